@@ -1,0 +1,163 @@
+#include "ir/tensor.h"
+
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+namespace joule {
+
+size_t elementSize(DataType type)
+{
+    switch (type) {
+    case DataType::Float64: case DataType::Int64: case DataType::UInt64: return 8;
+    case DataType::Float32: case DataType::Int32: case DataType::UInt32: return 4;
+    case DataType::Float16: case DataType::Int16: case DataType::UInt16: return 2;
+    case DataType::Int8: case DataType::UInt8: case DataType::Bool: return 1;
+    case DataType::Int4: case DataType::UInt4: case DataType::Undefined: return 0;
+    }
+    return 0;
+}
+
+size_t storageBytes(DataType type, int64_t count)
+{
+    if (type == DataType::Int4 || type == DataType::UInt4) return static_cast<size_t>((count + 1) / 2);
+    return elementSize(type) * static_cast<size_t>(count);
+}
+
+namespace {
+struct TypeName { DataType type; const char* name; };
+constexpr TypeName kTypeNames[] = {
+    {DataType::Float32, "float32"}, {DataType::Float64, "float64"}, {DataType::Float16, "float16"},
+    {DataType::Int4, "int4"}, {DataType::UInt4, "uint4"}, {DataType::Int8, "int8"},
+    {DataType::UInt8, "uint8"}, {DataType::Int16, "int16"}, {DataType::UInt16, "uint16"},
+    {DataType::Int32, "int32"}, {DataType::UInt32, "uint32"}, {DataType::Int64, "int64"},
+    {DataType::UInt64, "uint64"}, {DataType::Bool, "bool"},
+};
+} // namespace
+
+const char* dataTypeName(DataType type)
+{
+    for (const auto& t : kTypeNames)
+        if (t.type == type) return t.name;
+    return "undefined";
+}
+
+DataType dataTypeFromName(const std::string& name)
+{
+    for (const auto& t : kTypeNames)
+        if (name == t.name) return t.type;
+    return DataType::Undefined;
+}
+
+bool isFloating(DataType type)
+{
+    return type == DataType::Float32 || type == DataType::Float64 || type == DataType::Float16;
+}
+
+bool isInteger(DataType type)
+{
+    return !isFloating(type) && type != DataType::Bool && type != DataType::Undefined;
+}
+
+int64_t elementCount(const Shape& shape)
+{
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+
+std::string shapeToString(const Shape& shape)
+{
+    std::ostringstream out;
+    out << '[';
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (i) out << ',';
+        if (shape[i] < 0) out << '?'; else out << shape[i];
+    }
+    out << ']';
+    return out.str();
+}
+
+Tensor::Tensor(DataType type, Shape shape) : type_(type), shape_(std::move(shape))
+{
+    for (int64_t d : shape_)
+        if (d < 0) throw std::invalid_argument("tensor shape " + shapeToString(shape_) + " has an unknown dimension");
+    const size_t n = std::max<size_t>(bytes(), 1);
+    owner_ = std::shared_ptr<std::byte[]>(new std::byte[n]());
+    data_ = owner_.get();
+}
+
+Tensor Tensor::view(DataType type, Shape shape, void* data)
+{
+    Tensor t;
+    t.type_ = type;
+    t.shape_ = std::move(shape);
+    t.data_ = data;
+    return t;
+}
+
+double Tensor::asDouble(int64_t i) const
+{
+    switch (type_) {
+    case DataType::Float32: return data<float>()[i];
+    case DataType::Float64: return data<double>()[i];
+    case DataType::Int8: return data<int8_t>()[i];
+    case DataType::UInt8: return data<uint8_t>()[i];
+    case DataType::Int16: return data<int16_t>()[i];
+    case DataType::UInt16: return data<uint16_t>()[i];
+    case DataType::Int32: return data<int32_t>()[i];
+    case DataType::UInt32: return data<uint32_t>()[i];
+    case DataType::Int64: return static_cast<double>(data<int64_t>()[i]);
+    case DataType::UInt64: return static_cast<double>(data<uint64_t>()[i]);
+    case DataType::Bool: return data<bool>()[i] ? 1.0 : 0.0;
+    case DataType::Int4: case DataType::UInt4: {
+        const uint8_t byte = data<uint8_t>()[i / 2];
+        int v = (i % 2) ? (byte >> 4) : (byte & 0x0F);
+        if (type_ == DataType::Int4 && v >= 8) v -= 16;
+        return v;
+    }
+    default: throw std::logic_error(std::string("cannot read elements of type ") + dataTypeName(type_));
+    }
+}
+
+int64_t Tensor::asInt64(int64_t i) const
+{
+    switch (type_) {
+    case DataType::Int64: return data<int64_t>()[i];
+    case DataType::UInt64: return static_cast<int64_t>(data<uint64_t>()[i]);
+    case DataType::Int32: return data<int32_t>()[i];
+    default: return static_cast<int64_t>(asDouble(i));
+    }
+}
+
+std::vector<int64_t> Tensor::toInt64Vector() const
+{
+    std::vector<int64_t> out(static_cast<size_t>(numel()));
+    for (int64_t i = 0; i < numel(); ++i) out[static_cast<size_t>(i)] = asInt64(i);
+    return out;
+}
+
+Tensor Tensor::reshaped(Shape shape) const
+{
+    if (elementCount(shape) != numel())
+        throw std::invalid_argument("cannot reshape " + shapeToString(shape_) + " to " + shapeToString(shape));
+    Tensor t = *this;
+    t.shape_ = std::move(shape);
+    return t;
+}
+
+Tensor Tensor::clone() const
+{
+    Tensor t(type_, shape_);
+    if (bytes()) std::memcpy(t.data_, data_, bytes());
+    t.quant_ = quant_;
+    return t;
+}
+
+bool Tensor::sameContents(const Tensor& other) const
+{
+    return type_ == other.type_ && shape_ == other.shape_ &&
+           (bytes() == 0 || std::memcmp(data_, other.data_, bytes()) == 0);
+}
+
+} // namespace joule

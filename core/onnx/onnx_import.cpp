@@ -1,0 +1,192 @@
+#include "onnx/onnx_io.h"
+#include "onnx/tensor_proto.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace joule::onnx {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kMaxOpset = 18;
+
+std::string firstLine(const std::string& text)
+{
+    std::string line = text.substr(0, text.find('\n'));
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    return line;
+}
+
+// First byte of a serialized ModelProto is the tag of one of its fields.
+bool plausibleModelStart(const std::string& bytes)
+{
+    if (bytes.empty()) return false;
+    const unsigned char tag = static_cast<unsigned char>(bytes[0]);
+    switch (tag) {
+    case 0x08: case 0x12: case 0x1a: case 0x22: case 0x28: case 0x32: case 0x3a: case 0x42: case 0x72: case 0x7a:
+        return true;
+    default:
+        return false;
+    }
+}
+
+ValueInfo valueInfoFromProto(const ::onnx::ValueInfoProto& v, const std::string& origin, const char* role)
+{
+    ValueInfo info;
+    info.name = v.name();
+    if (!v.has_type()) {
+        info.hasShape = false;
+        return info;
+    }
+    if (!v.type().has_tensor_type())
+        throw UnsupportedFeature(origin + ": " + role + " '" + v.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
+    const auto& tt = v.type().tensor_type();
+    info.dtype = dataTypeFromOnnx(tt.elem_type());
+    if (info.dtype == DataType::Undefined && tt.elem_type() != 0)
+        throw UnsupportedFeature(origin + ": " + role + " '" + v.name() + "' has unsupported element type " +
+                                 std::to_string(tt.elem_type()));
+    info.hasShape = tt.has_shape();
+    bool named = false;
+    for (const auto& d : tt.shape().dim()) {
+        info.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        info.dimNames.push_back(d.has_dim_param() ? d.dim_param() : std::string());
+        named = named || d.has_dim_param();
+    }
+    if (!named) info.dimNames.clear();
+    return info;
+}
+
+Attribute attributeFromProto(const ::onnx::AttributeProto& a, const std::string& baseDir, const std::string& where)
+{
+    using A = ::onnx::AttributeProto;
+    Attribute out;
+    switch (a.type()) {
+    case A::INT: out.kind = Attribute::Kind::Int; out.i = a.i(); break;
+    case A::FLOAT: out.kind = Attribute::Kind::Float; out.f = a.f(); break;
+    case A::STRING: out.kind = Attribute::Kind::String; out.s = a.s(); break;
+    case A::TENSOR: out.kind = Attribute::Kind::Tensor; out.t = tensorFromProto(a.t(), baseDir, where); break;
+    case A::INTS: out.kind = Attribute::Kind::Ints; out.ints.assign(a.ints().begin(), a.ints().end()); break;
+    case A::FLOATS: out.kind = Attribute::Kind::Floats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
+    case A::STRINGS: out.kind = Attribute::Kind::Strings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
+    case A::GRAPH: out.kind = Attribute::Kind::Graph; out.graphBytes = a.g().SerializeAsString(); break;
+    default:
+        throw UnsupportedFeature(where + ": attribute type " + A::AttributeType_Name(a.type()) + " is not supported");
+    }
+    return out;
+}
+
+Graph graphFromModel(const ::onnx::ModelProto& model, const std::string& origin, const std::string& baseDir)
+{
+    Graph g;
+    const auto& gp = model.graph();
+    g.name = gp.name();
+    g.docString = gp.doc_string();
+    g.irVersion = model.ir_version();
+    g.producerName = model.producer_name();
+    g.producerVersion = model.producer_version();
+    for (const auto& kv : model.metadata_props()) g.metadata[kv.key()] = kv.value();
+    for (const auto& op : model.opset_import()) {
+        const std::string domain = op.domain() == "ai.onnx" ? std::string() : op.domain();
+        g.opsetImports[domain] = op.version();
+    }
+    if (!g.opsetImports.count("")) g.opsetImports[""] = 1;   // IR: an absent default domain means opset 1
+    const int64_t opset = g.opset("");
+    if (opset > kMaxOpset)
+        throw UnsupportedFeature(origin + ": field 'opset_import': default-domain opset " + std::to_string(opset) +
+                                 " is newer than the supported 7 to " + std::to_string(kMaxOpset));
+
+    for (const auto& t : gp.initializer()) {
+        const std::string where = origin + ": initializer '" + t.name() + "'";
+        g.setInitializer(t.name(), tensorFromProto(t, baseDir, where));
+    }
+    if (gp.sparse_initializer_size())
+        throw UnsupportedFeature(origin + ": field 'sparse_initializer' (sparse tensors) is not supported");
+    for (const auto& v : gp.input()) g.addInput(valueInfoFromProto(v, origin, "input"));
+    for (const auto& v : gp.output()) g.addOutput(valueInfoFromProto(v, origin, "output"));
+    for (const auto& v : gp.value_info()) {
+        if (!v.type().has_tensor_type()) continue;
+        g.setValueInfo(valueInfoFromProto(v, origin, "value"));
+    }
+    // Initializer-backed inputs take type and shape from the initializer when the input has none.
+    for (auto& in : g.inputs())
+        if (const Tensor* t = g.initializer(in.name); t && (in.dtype == DataType::Undefined || !in.hasShape)) {
+            in.dtype = t->dtype();
+            in.shape = t->shape();
+            in.hasShape = true;
+        }
+
+    for (const auto& np : gp.node()) {
+        Node n;
+        n.name = np.name();
+        n.opType = np.op_type();
+        n.domain = np.domain() == "ai.onnx" ? std::string() : np.domain();
+        n.docString = np.doc_string();
+        n.inputs.assign(np.input().begin(), np.input().end());
+        n.outputs.assign(np.output().begin(), np.output().end());
+        const std::string where = origin + ": node " + n.describe();
+        for (const auto& a : np.attribute()) {
+            if (!a.ref_attr_name().empty()) continue;
+            n.attributes[a.name()] = attributeFromProto(a, baseDir, where + " attribute '" + a.name() + "'");
+        }
+        g.addNode(std::move(n));
+    }
+    try {
+        g.validate();
+    } catch (const GraphError& e) {
+        throw ModelError(origin + ": " + e.what());
+    }
+    return g;
+}
+
+} // namespace
+
+Graph loadModelFromBytes(const std::string& bytes, const std::string& origin, const LoadOptions& options)
+{
+    ::onnx::ModelProto model;
+    if (bytes.empty()) throw ModelError(origin + ": the file is empty, not an ONNX model");
+    if (!plausibleModelStart(bytes))
+        throw ModelError(origin + ": not an ONNX model (the content is not an onnx.ModelProto)");
+    if (!model.ParseFromString(bytes))
+        throw ModelError(origin + ": truncated or corrupt ONNX file (" + std::to_string(bytes.size()) +
+                         " bytes; the protobuf data ends inside a field)");
+    if (!model.has_graph()) throw ModelError(origin + ": not an ONNX model (field 'graph' is missing)");
+    if (model.ir_version() <= 0) throw ModelError(origin + ": not an ONNX model (field 'ir_version' is missing)");
+
+    if (options.runChecker) {
+        try {
+            ::onnx::checker::check_model(model);
+        } catch (const std::exception& e) {
+            throw ModelError(origin + ": ONNX checker: " + firstLine(e.what()));
+        }
+    }
+    if (options.inferShapes) {
+        try {
+            ::onnx::shape_inference::InferShapes(model);
+        } catch (const std::exception&) {
+            // Shape inference is advisory: the runtime computes every shape itself when it prepares.
+        }
+    }
+    std::error_code ec;
+    const std::string baseDir = origin.empty() ? std::string() : fs::absolute(fs::path(origin), ec).parent_path().string();
+    return graphFromModel(model, origin, baseDir);
+}
+
+Graph loadModel(const std::string& path, const LoadOptions& options)
+{
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw ModelError(path + ": is a directory, not an ONNX file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ModelError(path + ": cannot open file");
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return loadModelFromBytes(buffer.str(), path, options);
+}
+
+} // namespace joule::onnx

@@ -1,0 +1,173 @@
+#include "onnx/tensor_proto.h"
+#include "onnx/onnx_io.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace joule::onnx {
+
+using ::onnx::TensorProto;
+namespace fs = std::filesystem;
+
+DataType dataTypeFromOnnx(int32_t t)
+{
+    switch (t) {
+    case TensorProto::FLOAT: return DataType::Float32;
+    case TensorProto::DOUBLE: return DataType::Float64;
+    case TensorProto::FLOAT16: return DataType::Float16;
+    case TensorProto::INT8: return DataType::Int8;
+    case TensorProto::UINT8: return DataType::UInt8;
+    case TensorProto::INT16: return DataType::Int16;
+    case TensorProto::UINT16: return DataType::UInt16;
+    case TensorProto::INT32: return DataType::Int32;
+    case TensorProto::UINT32: return DataType::UInt32;
+    case TensorProto::INT64: return DataType::Int64;
+    case TensorProto::UINT64: return DataType::UInt64;
+    case TensorProto::BOOL: return DataType::Bool;
+    case 22: return DataType::Int4;    // INT4 (ONNX 1.16)
+    case 21: return DataType::UInt4;   // UINT4
+    default: return DataType::Undefined;
+    }
+}
+
+int32_t dataTypeToOnnx(DataType t)
+{
+    switch (t) {
+    case DataType::Float32: return TensorProto::FLOAT;
+    case DataType::Float64: return TensorProto::DOUBLE;
+    case DataType::Float16: return TensorProto::FLOAT16;
+    case DataType::Int8: return TensorProto::INT8;
+    case DataType::UInt8: return TensorProto::UINT8;
+    case DataType::Int16: return TensorProto::INT16;
+    case DataType::UInt16: return TensorProto::UINT16;
+    case DataType::Int32: return TensorProto::INT32;
+    case DataType::UInt32: return TensorProto::UINT32;
+    case DataType::Int64: return TensorProto::INT64;
+    case DataType::UInt64: return TensorProto::UINT64;
+    case DataType::Bool: return TensorProto::BOOL;
+    case DataType::Int4: return 22;
+    case DataType::UInt4: return 21;
+    case DataType::Undefined: break;
+    }
+    return TensorProto::UNDEFINED;
+}
+
+namespace {
+
+std::string elemTypeName(int32_t t)
+{
+    return TensorProto::DataType_IsValid(t) ? TensorProto::DataType_Name(static_cast<TensorProto::DataType>(t))
+                                            : "type " + std::to_string(t);
+}
+
+template <typename Src>
+void storeTyped(Tensor& out, const Src& field, const std::string& where, const char* fieldName)
+{
+    const int64_t n = out.numel();
+    const int64_t expected = (out.dtype() == DataType::Int4 || out.dtype() == DataType::UInt4) ? (n + 1) / 2 : n;
+    if (static_cast<int64_t>(field.size()) != expected)
+        throw ModelError(where + ": field '" + fieldName + "' has " + std::to_string(field.size()) +
+                         " values, the shape " + shapeToString(out.shape()) + " needs " + std::to_string(expected));
+    for (int64_t i = 0; i < expected; ++i) {
+        const auto v = field.Get(static_cast<int>(i));
+        switch (out.dtype()) {
+        case DataType::Float32: out.data<float>()[i] = static_cast<float>(v); break;
+        case DataType::Float64: out.data<double>()[i] = static_cast<double>(v); break;
+        case DataType::Float16: out.data<uint16_t>()[i] = static_cast<uint16_t>(v); break;
+        case DataType::Int8: out.data<int8_t>()[i] = static_cast<int8_t>(v); break;
+        case DataType::UInt8: case DataType::Int4: case DataType::UInt4: out.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+        case DataType::Int16: out.data<int16_t>()[i] = static_cast<int16_t>(v); break;
+        case DataType::UInt16: out.data<uint16_t>()[i] = static_cast<uint16_t>(v); break;
+        case DataType::Int32: out.data<int32_t>()[i] = static_cast<int32_t>(v); break;
+        case DataType::UInt32: out.data<uint32_t>()[i] = static_cast<uint32_t>(v); break;
+        case DataType::Int64: out.data<int64_t>()[i] = static_cast<int64_t>(v); break;
+        case DataType::UInt64: out.data<uint64_t>()[i] = static_cast<uint64_t>(v); break;
+        case DataType::Bool: out.data<bool>()[i] = v != 0; break;
+        case DataType::Undefined: break;
+        }
+    }
+}
+
+void readExternal(Tensor& out, const TensorProto& proto, const std::string& baseDir, const std::string& where)
+{
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& kv : proto.external_data()) {
+        if (kv.key() == "location") location = kv.value();
+        else if (kv.key() == "offset") offset = std::stoll(kv.value());
+        else if (kv.key() == "length") length = std::stoll(kv.value());
+    }
+    if (location.empty()) throw ModelError(where + ": external_data has no 'location'");
+    if (baseDir.empty()) throw ModelError(where + ": external data '" + location + "' cannot be resolved without a model directory");
+    std::error_code ec;
+    const fs::path dir = fs::weakly_canonical(fs::path(baseDir), ec);
+    const fs::path file = fs::weakly_canonical(fs::path(baseDir) / location, ec);
+    const auto rel = file.lexically_relative(dir);
+    if (fs::path(location).is_absolute() || rel.empty() || *rel.begin() == "..")
+        throw ModelError(where + ": external data location '" + location + "' lies outside the model's directory");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ModelError(where + ": cannot open external data file '" + location + "'");
+    const size_t want = out.bytes();
+    if (length >= 0 && static_cast<size_t>(length) != want)
+        throw ModelError(where + ": external data length " + std::to_string(length) + " does not match the shape (" +
+                         std::to_string(want) + " bytes)");
+    in.seekg(offset);
+    in.read(static_cast<char*>(out.raw()), static_cast<std::streamsize>(want));
+    if (static_cast<size_t>(in.gcount()) != want)
+        throw ModelError(where + ": external data file '" + location + "' is too short (offset " + std::to_string(offset) +
+                         ", need " + std::to_string(want) + " bytes)");
+}
+
+} // namespace
+
+Tensor tensorFromProto(const TensorProto& proto, const std::string& baseDir, const std::string& where)
+{
+    const DataType type = dataTypeFromOnnx(proto.data_type());
+    if (type == DataType::Undefined)
+        throw UnsupportedFeature(where + ": data type " + elemTypeName(proto.data_type()) + " is not supported");
+    Shape shape(proto.dims().begin(), proto.dims().end());
+    for (int64_t d : shape)
+        if (d < 0) throw ModelError(where + ": field 'dims' has a negative dimension " + shapeToString(shape));
+    Tensor out(type, shape);
+
+    if (proto.data_location() == TensorProto::EXTERNAL) {
+        readExternal(out, proto, baseDir, where);
+    } else if (proto.has_raw_data()) {
+        if (proto.raw_data().size() != out.bytes())
+            throw ModelError(where + ": field 'raw_data' has " + std::to_string(proto.raw_data().size()) +
+                             " bytes, the shape " + shapeToString(shape) + " of " + dataTypeName(type) + " needs " +
+                             std::to_string(out.bytes()));
+        if (out.bytes()) std::memcpy(out.raw(), proto.raw_data().data(), out.bytes());
+    } else {
+        switch (type) {
+        case DataType::Float32: storeTyped(out, proto.float_data(), where, "float_data"); break;
+        case DataType::Float64: storeTyped(out, proto.double_data(), where, "double_data"); break;
+        case DataType::Int64: storeTyped(out, proto.int64_data(), where, "int64_data"); break;
+        case DataType::UInt32: case DataType::UInt64: storeTyped(out, proto.uint64_data(), where, "uint64_data"); break;
+        default: storeTyped(out, proto.int32_data(), where, "int32_data"); break;
+        }
+    }
+    return out;
+}
+
+void tensorToProto(const Tensor& tensor, const std::string& name, TensorProto* proto)
+{
+    proto->set_name(name);
+    proto->set_data_type(dataTypeToOnnx(tensor.dtype()));
+    for (int64_t d : tensor.shape()) proto->add_dims(d);
+    proto->set_raw_data(std::string(static_cast<const char*>(tensor.raw()), tensor.bytes()));
+}
+
+Tensor loadTensorProto(const std::string& path, std::string* name)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ModelError(path + ": cannot open file");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    TensorProto proto;
+    if (!proto.ParseFromString(bytes)) throw ModelError(path + ": not a serialized onnx.TensorProto");
+    if (name) *name = proto.name();
+    return tensorFromProto(proto, fs::path(path).parent_path().string(), path);
+}
+
+} // namespace joule::onnx

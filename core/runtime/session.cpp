@@ -1,0 +1,359 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+namespace joule::rt {
+
+namespace {
+
+std::byte* allocateArena(size_t bytes)
+{
+    const size_t size = (std::max<size_t>(bytes, 64) + 63) / 64 * 64;
+    return static_cast<std::byte*>(std::aligned_alloc(64, size));
+}
+void freeArena(std::byte* p) { std::free(p); }
+
+} // namespace
+
+class Session::Prep final : public PrepareContext {
+public:
+    Prep(const Node& node, int64_t opset, int threads, const std::vector<TensorInfo>& infos,
+         const std::vector<const Tensor*>& values, const std::vector<bool>& fromFeed)
+        : node_(node), opset_(opset), threads_(threads), infos_(infos), values_(values), fromFeed_(fromFeed),
+          outputs_(node.outputs.size()), set_(node.outputs.size(), false) {}
+
+    const Node& node() const override { return node_; }
+    int64_t opset() const override { return opset_; }
+    int threads() const override { return threads_; }
+    const TensorInfo& input(size_t i) const override
+    {
+        if (!hasInput(i)) throw KernelError("input " + std::to_string(i) + " is required but omitted");
+        return infos_[i];
+    }
+    const Tensor* constantInput(size_t i) override
+    {
+        if (!hasInput(i)) return nullptr;
+        if (values_[i] && fromFeed_[i]) usedFeeds.insert(node_.inputs[i]);
+        return values_[i];
+    }
+    void setOutput(size_t i, DataType type, Shape shape) override
+    {
+        if (i >= outputs_.size()) throw KernelError("output " + std::to_string(i) + " does not exist");
+        for (int64_t d : shape)
+            if (d < 0) throw KernelError("output " + std::to_string(i) + " has negative dimension in " + shapeToString(shape));
+        outputs_[i] = {type, std::move(shape)};
+        set_[i] = true;
+    }
+    void requestScratch(size_t bytes) override { scratchBytes = std::max(scratchBytes, bytes); }
+
+    const std::vector<TensorInfo>& outputs() const { return outputs_; }
+    bool isSet(size_t i) const { return set_[i]; }
+
+    size_t scratchBytes = 0;
+    std::set<std::string> usedFeeds;
+
+private:
+    const Node& node_;
+    int64_t opset_;
+    int threads_;
+    const std::vector<TensorInfo>& infos_;
+    const std::vector<const Tensor*>& values_;
+    const std::vector<bool>& fromFeed_;
+    std::vector<TensorInfo> outputs_;
+    std::vector<bool> set_;
+};
+
+class Session::Eval final : public EvalContext {
+public:
+    Eval(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs, void* scratch, int threads)
+        : inputs_(inputs), outputs_(outputs), scratch_(scratch), threads_(threads) {}
+    const Tensor& input(size_t i) const override
+    {
+        static const Tensor omitted;
+        return i < inputs_.size() && inputs_[i] ? *inputs_[i] : omitted;
+    }
+    size_t inputCount() const override { return inputs_.size(); }
+    Tensor& output(size_t i) override
+    {
+        static Tensor omitted;
+        return i < outputs_.size() && outputs_[i] ? *outputs_[i] : (omitted = Tensor());
+    }
+    size_t outputCount() const override { return outputs_.size(); }
+    void* scratch() override { return scratch_; }
+    int threads() const override { return threads_; }
+
+private:
+    const std::vector<const Tensor*>& inputs_;
+    const std::vector<Tensor*>& outputs_;
+    void* scratch_;
+    int threads_;
+};
+
+Session::Session(Graph graph, SessionOptions options, const KernelRegistry& registry)
+    : graph_(std::move(graph)), options_(options), registry_(registry)
+{
+    options_.threads = std::max(1, options_.threads);
+    graph_.validate();
+    order_ = graph_.topologicalOrder();
+
+    std::vector<std::string> missing;
+    std::string message;
+    std::set<std::string> seen;
+    for (int idx : order_) {
+        const Node& n = graph_.nodes()[static_cast<size_t>(idx)];
+        if (registry_.hasOp(n.opType, n.domain)) continue;
+        const std::string op = n.domain.empty() ? n.opType : n.domain + "." + n.opType;
+        if (!seen.insert(op).second) continue;
+        missing.push_back(op);
+        message += (message.empty() ? "" : ", ") + op + " (" +
+                   (n.name.empty() ? "the node writing '" + (n.outputs.empty() ? std::string() : n.outputs.front()) + "'"
+                                   : "node '" + n.name + "'") + ")";
+    }
+    if (!missing.empty())
+        throw UnsupportedOpsError("unsupported op" + std::string(missing.size() > 1 ? "s: " : ": ") + message, missing);
+}
+
+Session::~Session() = default;
+
+const TensorInfo* Session::valueInfo(const std::string& name) const
+{
+    auto it = infos_.find(name);
+    return it == infos_.end() ? nullptr : &it->second;
+}
+
+void Session::checkFeeds(const std::map<std::string, Tensor>& inputs) const
+{
+    for (const auto& decl : graph_.inputs()) {
+        auto it = inputs.find(decl.name);
+        if (it == inputs.end()) {
+            if (graph_.initializer(decl.name)) continue;
+            throw KernelError("input '" + decl.name + "' is required but was not given");
+        }
+        const Tensor& t = it->second;
+        if (decl.dtype != DataType::Undefined && t.dtype() != decl.dtype)
+            throw KernelError("input '" + decl.name + "': the model expects " + dataTypeName(decl.dtype) + ", got " +
+                              dataTypeName(t.dtype()));
+        if (!decl.hasShape) continue;
+        bool ok = decl.shape.size() == t.shape().size();
+        for (size_t d = 0; ok && d < decl.shape.size(); ++d)
+            ok = decl.shape[d] < 0 || decl.shape[d] == t.shape()[d];
+        if (!ok)
+            throw KernelError("input '" + decl.name + "': the model expects shape " + shapeToString(decl.shape) +
+                              ", got " + shapeToString(t.shape()));
+    }
+    for (const auto& [name, t] : inputs)
+        if (!graph_.isGraphInput(name)) throw KernelError("'" + name + "' is not an input of the model");
+}
+
+bool Session::planMatches(const std::map<std::string, Tensor>& inputs) const
+{
+    if (!planned_ || inputs.size() != plannedShapes_.size()) return false;
+    for (const auto& [name, t] : inputs) {
+        auto it = plannedShapes_.find(name);
+        if (it == plannedShapes_.end() || it->second != t.shape()) return false;
+    }
+    for (const auto& [name, t] : plannedValueFeeds_)
+        if (!inputs.at(name).sameContents(t)) return false;
+    return true;
+}
+
+void Session::prepare(const std::map<std::string, Tensor>& inputs)
+{
+    checkFeeds(inputs);
+    if (!planMatches(inputs)) buildPlan(inputs);
+}
+
+void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
+{
+    planned_ = false;
+    infos_.clear();
+    constants_.clear();
+    steps_.clear();
+    kernels_.clear();
+    bufferOf_.clear();
+    scratchBuffer_.clear();
+    plannedValueFeeds_.clear();
+    plannedShapes_.clear();
+    arenaViews_.clear();
+
+    for (const auto& [name, t] : graph_.initializers())
+        if (!inputs.count(name)) {
+            constants_[name] = t;
+            infos_[name] = {t.dtype(), t.shape()};
+        }
+    for (const auto& [name, t] : inputs) {
+        infos_[name] = {t.dtype(), t.shape()};
+        plannedShapes_[name] = t.shape();
+    }
+
+    const int64_t opset = graph_.opset("");
+    std::set<std::string> valueFeeds;
+    std::vector<std::vector<std::string>> stepOutputs;
+
+    for (int idx : order_) {
+        const Node& node = graph_.nodes()[static_cast<size_t>(idx)];
+        const size_t nIn = node.inputs.size();
+        std::vector<TensorInfo> inInfos(nIn);
+        std::vector<const Tensor*> inValues(nIn, nullptr);
+        std::vector<bool> fromFeed(nIn, false);
+        bool allConstant = true;
+        for (size_t i = 0; i < nIn; ++i) {
+            const std::string& name = node.inputs[i];
+            if (name.empty()) continue;
+            auto info = infos_.find(name);
+            if (info == infos_.end())
+                throw KernelError(node.describe() + ": input '" + name + "' has no known type and shape");
+            inInfos[i] = info->second;
+            if (auto c = constants_.find(name); c != constants_.end()) {
+                inValues[i] = &c->second;
+            } else if (auto f = inputs.find(name); f != inputs.end()) {
+                inValues[i] = &f->second;
+                fromFeed[i] = true;
+                allConstant = false;
+            } else {
+                allConstant = false;
+            }
+        }
+
+        const int ti = registry_.typeInput(node.opType, node.domain);
+        const DataType keyType = (ti >= 0 && static_cast<size_t>(ti) < nIn && node.hasInput(static_cast<size_t>(ti)))
+                                     ? inInfos[static_cast<size_t>(ti)].dtype : DataType::Undefined;
+        const KernelFactory* factory = registry_.find(node.opType, node.domain, keyType);
+        if (!factory)
+            throw UnsupportedError(node.describe() + ": no kernel for data type " + dataTypeName(keyType));
+        std::unique_ptr<Kernel> kernel = (*factory)();
+
+        Prep ctx(node, opset, options_.threads, inInfos, inValues, fromFeed);
+        try {
+            kernel->prepare(ctx);
+        } catch (const UnsupportedError& e) {
+            throw UnsupportedError(node.describe() + ": " + e.what());
+        } catch (const std::exception& e) {
+            throw KernelError(node.describe() + ": " + e.what());
+        }
+        for (size_t o = 0; o < node.outputs.size(); ++o) {
+            if (node.outputs[o].empty()) continue;
+            if (!ctx.isSet(o)) throw KernelError(node.describe() + ": kernel did not set output " + std::to_string(o));
+            infos_[node.outputs[o]] = ctx.outputs()[o];
+        }
+        valueFeeds.insert(ctx.usedFeeds.begin(), ctx.usedFeeds.end());
+
+        if (allConstant || kernel->dependsOnlyOnInputShapes()) {
+            // Fold: run now on owned tensors; the outputs become constants of this plan.
+            std::vector<const Tensor*> in(inValues.begin(), inValues.end());
+            std::vector<Tensor> outStore(node.outputs.size());
+            std::vector<Tensor*> out(node.outputs.size(), nullptr);
+            for (size_t o = 0; o < node.outputs.size(); ++o) {
+                if (node.outputs[o].empty()) continue;
+                outStore[o] = Tensor(ctx.outputs()[o].dtype, ctx.outputs()[o].shape);
+                out[o] = &outStore[o];
+            }
+            std::vector<std::byte> scratch(ctx.scratchBytes + 64);
+            void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t(63));
+            Eval ev(in, out, aligned, options_.threads);
+            try {
+                kernel->eval(ev);
+            } catch (const std::exception& e) {
+                throw KernelError(node.describe() + ": " + e.what());
+            }
+            for (size_t o = 0; o < node.outputs.size(); ++o)
+                if (!node.outputs[o].empty()) constants_[node.outputs[o]] = outStore[o];
+            continue;
+        }
+
+        PlannedStep step;
+        step.node = idx;
+        step.outputs = ctx.outputs();
+        step.scratchBytes = ctx.scratchBytes;
+        steps_.push_back(std::move(step));
+        kernels_.push_back(std::move(kernel));
+        stepOutputs.push_back(node.outputs);
+    }
+
+    // Lifetimes: each computed value lives from its producing step to its last reader.
+    std::vector<BufferRequest> requests;
+    const int stepCount = static_cast<int>(steps_.size());
+    for (int s = 0; s < stepCount; ++s) {
+        const Node& node = graph_.nodes()[static_cast<size_t>(steps_[static_cast<size_t>(s)].node)];
+        for (const auto& in : node.inputs) {
+            auto b = bufferOf_.find(in);
+            if (b != bufferOf_.end()) requests[b->second].lastStep = s;
+        }
+        for (size_t o = 0; o < node.outputs.size(); ++o) {
+            if (node.outputs[o].empty()) continue;
+            const TensorInfo& info = steps_[static_cast<size_t>(s)].outputs[o];
+            bufferOf_[node.outputs[o]] = requests.size();
+            requests.push_back({storageBytes(info.dtype, info.numel()), s, s});
+        }
+        if (steps_[static_cast<size_t>(s)].scratchBytes) {
+            scratchBuffer_.push_back(requests.size());
+            requests.push_back({steps_[static_cast<size_t>(s)].scratchBytes, s, s});
+        } else {
+            scratchBuffer_.push_back(SIZE_MAX);
+        }
+    }
+    for (const auto& out : graph_.outputs()) {
+        auto b = bufferOf_.find(out.name);
+        if (b != bufferOf_.end()) requests[b->second].lastStep = stepCount;
+    }
+    arenaPlan_ = planMemory(requests);
+    if (arenaPlan_.arenaBytes > arenaCapacity_ || !arena_) {
+        arena_ = {allocateArena(arenaPlan_.arenaBytes), freeArena};
+        arenaCapacity_ = std::max<size_t>(arenaPlan_.arenaBytes, 64);
+    }
+    for (const auto& [name, b] : bufferOf_) {
+        const TensorInfo& info = infos_.at(name);
+        arenaViews_[name] = Tensor::view(info.dtype, info.shape, arena_.get() + arenaPlan_.offsets[b]);
+    }
+    for (const auto& name : valueFeeds) plannedValueFeeds_[name] = inputs.at(name).clone();
+    planned_ = true;
+}
+
+std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs)
+{
+    prepare(inputs);
+    auto& views = arenaViews_;
+
+    std::vector<const Tensor*> in;
+    std::vector<Tensor*> out;
+    for (size_t s = 0; s < steps_.size(); ++s) {
+        const Node& node = graph_.nodes()[static_cast<size_t>(steps_[s].node)];
+        in.assign(node.inputs.size(), nullptr);
+        for (size_t i = 0; i < node.inputs.size(); ++i) {
+            const std::string& name = node.inputs[i];
+            if (name.empty()) continue;
+            if (auto v = views.find(name); v != views.end()) in[i] = &v->second;
+            else if (auto f = inputs.find(name); f != inputs.end()) in[i] = &f->second;
+            else in[i] = &constants_.at(name);
+        }
+        out.assign(node.outputs.size(), nullptr);
+        for (size_t o = 0; o < node.outputs.size(); ++o)
+            if (!node.outputs[o].empty()) out[o] = &views.at(node.outputs[o]);
+        void* scratch = scratchBuffer_[s] == SIZE_MAX ? nullptr : arena_.get() + arenaPlan_.offsets[scratchBuffer_[s]];
+        Eval ev(in, out, scratch, options_.threads);
+        try {
+            kernels_[s]->eval(ev);
+        } catch (const UnsupportedError& e) {
+            throw UnsupportedError(node.describe() + ": " + e.what());
+        } catch (const std::exception& e) {
+            throw KernelError(node.describe() + ": " + e.what());
+        }
+        if (observer_)
+            for (size_t o = 0; o < out.size(); ++o)
+                if (out[o]) observer_(node, o, *out[o]);
+    }
+
+    std::map<std::string, Tensor> results;
+    for (const auto& decl : graph_.outputs()) {
+        if (auto v = views.find(decl.name); v != views.end()) results[decl.name] = v->second.clone();
+        else if (auto f = inputs.find(decl.name); f != inputs.end()) results[decl.name] = f->second.clone();
+        else if (auto c = constants_.find(decl.name); c != constants_.end()) results[decl.name] = c->second.clone();
+        else throw KernelError("graph output '" + decl.name + "' was not computed");
+    }
+    return results;
+}
+
+} // namespace joule::rt

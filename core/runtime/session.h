@@ -1,0 +1,111 @@
+#pragma once
+// Executes a Graph.
+//
+//   joule::Graph g = joule::onnx::loadModel("resnet8.onnx");
+//   joule::rt::Session session(g, {.threads = 2});
+//   auto outputs = session.run({{"input", image}});      // name -> Tensor (owning copies)
+//   size_t arena = session.arenaBytes();
+//
+// The session keeps its own copy of the graph. A run with the same input shapes (and the same
+// values of inputs that kernels read while preparing) reuses the plan: kernels are prepared once,
+// activations live in one arena whose layout the memory planner chose ahead of time, and eval()
+// allocates nothing. Nodes whose inputs are all constant are folded while preparing.
+// Observers see every computed tensor (calibration, per-layer error).
+
+#include "runtime/kernel.h"
+#include "runtime/memory_planner.h"
+#include "runtime/registry.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace joule::rt {
+
+// A model uses ops (or op/type pairs) that no kernel implements. what() lists every one with a node
+// that uses it, e.g. "unsupported ops: NonZero (node 'nz1'), Loop (node 'loop')".
+class UnsupportedOpsError : public UnsupportedError {
+public:
+    UnsupportedOpsError(const std::string& message, std::vector<std::string> ops)
+        : UnsupportedError(message), ops_(std::move(ops)) {}
+    const std::vector<std::string>& ops() const { return ops_; }
+private:
+    std::vector<std::string> ops_;
+};
+
+struct SessionOptions {
+    int threads = 1;
+};
+
+// Called after a node ran, once per output: (node, output index, value).
+using Observer = std::function<void(const Node& node, size_t output, const Tensor& value)>;
+
+// One executed step of the current plan.
+struct PlannedStep {
+    int node = -1;                     // index into graph().nodes()
+    std::vector<TensorInfo> outputs;   // types and shapes chosen in prepare()
+    size_t scratchBytes = 0;
+};
+
+class Session {
+public:
+    // Throws UnsupportedOpsError listing every op no kernel implements.
+    explicit Session(Graph graph, SessionOptions options = {},
+                     const KernelRegistry& registry = KernelRegistry::builtin());
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    const Graph& graph() const { return graph_; }
+
+    // Runs the graph. Every required graph input must be fed with the declared type and a shape
+    // compatible with the declared one (KernelError otherwise, naming the input).
+    std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+    // Prepares (or reuses) the plan for these inputs without running it.
+    void prepare(const std::map<std::string, Tensor>& inputs);
+
+    void setObserver(Observer observer) { observer_ = std::move(observer); }
+
+    // Of the current plan (valid after prepare() or run()).
+    size_t arenaBytes() const { return arenaPlan_.arenaBytes; }
+    size_t arenaLowerBoundBytes() const { return arenaPlan_.lowerBoundBytes; }
+    const std::vector<PlannedStep>& steps() const { return steps_; }
+    const MemoryPlan& memoryPlan() const { return arenaPlan_; }
+    // Type and shape of any value of the current plan (inputs, folded constants, intermediates).
+    const TensorInfo* valueInfo(const std::string& name) const;
+    int threads() const { return options_.threads; }
+
+private:
+    class Prep;
+    class Eval;
+    void buildPlan(const std::map<std::string, Tensor>& inputs);
+    bool planMatches(const std::map<std::string, Tensor>& inputs) const;
+    void checkFeeds(const std::map<std::string, Tensor>& inputs) const;
+
+    Graph graph_;
+    SessionOptions options_;
+    const KernelRegistry& registry_;
+    std::vector<int> order_;
+    Observer observer_;
+
+    // Current plan.
+    bool planned_ = false;
+    std::map<std::string, Shape> plannedShapes_;
+    std::map<std::string, Tensor> plannedValueFeeds_;   // feeds whose values the plan depends on
+    std::map<std::string, TensorInfo> infos_;
+    std::map<std::string, Tensor> constants_;           // initializers and folded values
+    std::vector<PlannedStep> steps_;
+    std::vector<std::unique_ptr<Kernel>> kernels_;       // parallel to steps_
+    std::map<std::string, Tensor> arenaViews_;          // computed values, as views into the arena
+    std::map<std::string, size_t> bufferOf_;            // value -> buffer index in arenaPlan_
+    std::vector<size_t> scratchBuffer_;                 // per step, buffer index or SIZE_MAX
+    MemoryPlan arenaPlan_;
+    std::unique_ptr<std::byte[], void (*)(std::byte*)> arena_{nullptr, nullptr};
+    size_t arenaCapacity_ = 0;
+};
+
+} // namespace joule::rt
