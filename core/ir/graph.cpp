@@ -102,6 +102,7 @@ std::vector<int> Graph::topologicalOrder() const
     const size_t n = nodes_.size();
     std::vector<int> pending(n, 0);
     std::vector<std::vector<int>> consumers(n);
+    std::vector<std::vector<int>> producers(n);
     for (size_t i = 0; i < n; ++i) {
         std::set<int> deps;
         for (const auto& in : nodes_[i].inputs) {
@@ -111,6 +112,7 @@ std::vector<int> Graph::topologicalOrder() const
             else if (it != producer.end()) throw GraphError(nodes_[i].describe() + " consumes its own output '" + in + "'");
         }
         pending[i] = static_cast<int>(deps.size());
+        producers[i].assign(deps.begin(), deps.end());
         for (int d : deps) consumers[static_cast<size_t>(d)].push_back(static_cast<int>(i));
     }
     // Smallest index first keeps the file's order wherever it is valid.
@@ -126,8 +128,14 @@ std::vector<int> Graph::topologicalOrder() const
             if (--pending[static_cast<size_t>(c)] == 0) ready.push(c);
     }
     if (order.size() != n) {
-        for (size_t i = 0; i < n; ++i)
-            if (pending[i] > 0) throw GraphError("graph has a cycle through " + nodes_[i].describe());
+        // Walk back through unscheduled producers from any unscheduled node: after n steps the walk
+        // is on the cycle itself, not merely downstream of it.
+        size_t at = 0;
+        while (pending[at] == 0) ++at;
+        for (size_t step = 0; step < n; ++step)
+            for (int p : producers[at])
+                if (pending[static_cast<size_t>(p)] > 0) { at = static_cast<size_t>(p); break; }
+        throw GraphError("graph has a cycle through " + nodes_[at].describe());
     }
     return order;
 }

@@ -11,7 +11,7 @@ size_t elementSize(DataType type)
     switch (type) {
     case DataType::Float64: case DataType::Int64: case DataType::UInt64: return 8;
     case DataType::Float32: case DataType::Int32: case DataType::UInt32: return 4;
-    case DataType::Float16: case DataType::Int16: case DataType::UInt16: return 2;
+    case DataType::Float16: case DataType::BFloat16: case DataType::Int16: case DataType::UInt16: return 2;
     case DataType::Int8: case DataType::UInt8: case DataType::Bool: return 1;
     case DataType::Int4: case DataType::UInt4: case DataType::Undefined: return 0;
     }
@@ -27,7 +27,7 @@ size_t storageBytes(DataType type, int64_t count)
 namespace {
 struct TypeName { DataType type; const char* name; };
 constexpr TypeName kTypeNames[] = {
-    {DataType::Float32, "float32"}, {DataType::Float64, "float64"}, {DataType::Float16, "float16"},
+    {DataType::Float32, "float32"}, {DataType::Float64, "float64"}, {DataType::Float16, "float16"}, {DataType::BFloat16, "bfloat16"},
     {DataType::Int4, "int4"}, {DataType::UInt4, "uint4"}, {DataType::Int8, "int8"},
     {DataType::UInt8, "uint8"}, {DataType::Int16, "int16"}, {DataType::UInt16, "uint16"},
     {DataType::Int32, "int32"}, {DataType::UInt32, "uint32"}, {DataType::Int64, "int64"},
@@ -51,12 +51,79 @@ DataType dataTypeFromName(const std::string& name)
 
 bool isFloating(DataType type)
 {
-    return type == DataType::Float32 || type == DataType::Float64 || type == DataType::Float16;
+    return type == DataType::Float32 || type == DataType::Float64 || type == DataType::Float16 ||
+           type == DataType::BFloat16;
 }
 
 bool isInteger(DataType type)
 {
     return !isFloating(type) && type != DataType::Bool && type != DataType::Undefined;
+}
+
+float halfToFloat(uint16_t h)
+{
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1Fu;
+    uint32_t mant = h & 0x3FFu;
+    uint32_t bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000u | (mant << 13);            // inf / nan
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);     // normal
+    } else if (mant == 0) {
+        bits = sign;                                          // zero
+    } else {                                                  // subnormal: normalise
+        exp = 113;
+        while (!(mant & 0x400u)) { mant <<= 1; --exp; }
+        bits = sign | (exp << 23) | ((mant & 0x3FFu) << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t floatToHalf(float value)
+{
+    uint32_t x;
+    std::memcpy(&x, &value, 4);
+    const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+    const uint32_t absx = x & 0x7FFFFFFFu;
+    if (absx >= 0x7F800000u) return static_cast<uint16_t>(sign | 0x7C00u | (absx > 0x7F800000u ? 0x200u : 0u));
+    if (absx >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);   // rounds to inf
+    if (absx < 0x38800000u) {                                                // subnormal or zero
+        if (absx < 0x33000000u) return sign;
+        const uint32_t e = absx >> 23;
+        const uint32_t m = (absx & 0x7FFFFFu) | 0x800000u;
+        // value = m * 2^(e-150) = half * 2^-24, so half = m >> (126 - e), shift in [14, 24].
+        const uint32_t shift = 126 - e;
+        uint32_t half = m >> shift;
+        const uint32_t rem = m & ((1u << shift) - 1);
+        const uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1u))) ++half;
+        return static_cast<uint16_t>(sign | half);
+    }
+    uint32_t r = absx - 0x38000000u;   // rebias exponent
+    const uint32_t rem = r & 0x1FFFu;
+    r >>= 13;
+    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r;
+    return static_cast<uint16_t>(sign | r);
+}
+
+float bfloat16ToFloat(uint16_t bits)
+{
+    const uint32_t x = static_cast<uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+}
+
+uint16_t floatToBfloat16(float value)
+{
+    uint32_t x;
+    std::memcpy(&x, &value, 4);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);   // quiet nan
+    const uint32_t rounding = 0x7FFFu + ((x >> 16) & 1u);
+    return static_cast<uint16_t>((x + rounding) >> 16);
 }
 
 int64_t elementCount(const Shape& shape)
@@ -110,6 +177,8 @@ double Tensor::asDouble(int64_t i) const
     case DataType::Int64: return static_cast<double>(data<int64_t>()[i]);
     case DataType::UInt64: return static_cast<double>(data<uint64_t>()[i]);
     case DataType::Bool: return data<bool>()[i] ? 1.0 : 0.0;
+    case DataType::Float16: return halfToFloat(data<uint16_t>()[i]);
+    case DataType::BFloat16: return bfloat16ToFloat(data<uint16_t>()[i]);
     case DataType::Int4: case DataType::UInt4: {
         const uint8_t byte = data<uint8_t>()[i / 2];
         int v = (i % 2) ? (byte >> 4) : (byte & 0x0F);

@@ -35,7 +35,14 @@ enum class DataType : uint8_t {
     Int64,
     UInt64,
     Bool,
+    BFloat16,
 };
+
+// IEEE half and bfloat16 bit patterns <-> float (round to nearest even).
+float halfToFloat(uint16_t bits);
+uint16_t floatToHalf(float value);
+float bfloat16ToFloat(uint16_t bits);
+uint16_t floatToBfloat16(float value);
 
 // Bytes a tensor of `count` elements of `type` occupies (int4 packs two per byte).
 size_t storageBytes(DataType type, int64_t count);

@@ -145,6 +145,23 @@ Graph graphFromModel(const ::onnx::ModelProto& model, const std::string& origin,
     return g;
 }
 
+// External data must lie inside the model's directory; checked before anything opens such a file.
+void checkExternalDataLocations(const ::onnx::GraphProto& graph, const std::string& origin, const std::string& baseDir)
+{
+    for (const auto& t : graph.initializer()) {
+        if (t.data_location() != ::onnx::TensorProto::EXTERNAL) continue;
+        for (const auto& kv : t.external_data()) {
+            if (kv.key() != "location") continue;
+            const fs::path location(kv.value());
+            const fs::path resolved = (fs::path(baseDir) / location).lexically_normal();
+            const auto rel = resolved.lexically_relative(fs::path(baseDir).lexically_normal());
+            if (baseDir.empty() || location.is_absolute() || rel.empty() || *rel.begin() == "..")
+                throw ModelError(origin + ": initializer '" + t.name() + "': external data location '" + kv.value() +
+                                 "' lies outside the model's directory");
+        }
+    }
+}
+
 } // namespace
 
 Graph loadModelFromBytes(const std::string& bytes, const std::string& origin, const LoadOptions& options)
@@ -153,15 +170,25 @@ Graph loadModelFromBytes(const std::string& bytes, const std::string& origin, co
     if (bytes.empty()) throw ModelError(origin + ": the file is empty, not an ONNX model");
     if (!plausibleModelStart(bytes))
         throw ModelError(origin + ": not an ONNX model (the content is not an onnx.ModelProto)");
-    if (!model.ParseFromString(bytes))
-        throw ModelError(origin + ": truncated or corrupt ONNX file (" + std::to_string(bytes.size()) +
-                         " bytes; the protobuf data ends inside a field)");
+    if (!model.ParseFromString(bytes)) {
+        // Serializers write ir_version (field 1) first: a file that starts like a model but does not
+        // parse was cut short or damaged; anything else is not a model at all.
+        if (bytes[0] == 0x08)
+            throw ModelError(origin + ": truncated or corrupt ONNX file (" + std::to_string(bytes.size()) +
+                             " bytes; the protobuf data ends inside a field)");
+        throw ModelError(origin + ": not an ONNX model (the content is not an onnx.ModelProto)");
+    }
     if (!model.has_graph()) throw ModelError(origin + ": not an ONNX model (field 'graph' is missing)");
     if (model.ir_version() <= 0) throw ModelError(origin + ": not an ONNX model (field 'ir_version' is missing)");
 
+    std::error_code ec;
+    const std::string baseDir = origin.empty() ? std::string() : fs::absolute(fs::path(origin), ec).parent_path().string();
+    checkExternalDataLocations(model.graph(), origin, baseDir);
     if (options.runChecker) {
         try {
-            ::onnx::checker::check_model(model);
+            // The path form resolves external data against the model's directory.
+            if (!origin.empty() && fs::is_regular_file(origin, ec)) ::onnx::checker::check_model(origin);
+            else ::onnx::checker::check_model(model);
         } catch (const std::exception& e) {
             throw ModelError(origin + ": ONNX checker: " + firstLine(e.what()));
         }
@@ -173,8 +200,6 @@ Graph loadModelFromBytes(const std::string& bytes, const std::string& origin, co
             // Shape inference is advisory: the runtime computes every shape itself when it prepares.
         }
     }
-    std::error_code ec;
-    const std::string baseDir = origin.empty() ? std::string() : fs::absolute(fs::path(origin), ec).parent_path().string();
     return graphFromModel(model, origin, baseDir);
 }
 

@@ -16,6 +16,7 @@ DataType dataTypeFromOnnx(int32_t t)
     case TensorProto::FLOAT: return DataType::Float32;
     case TensorProto::DOUBLE: return DataType::Float64;
     case TensorProto::FLOAT16: return DataType::Float16;
+    case TensorProto::BFLOAT16: return DataType::BFloat16;
     case TensorProto::INT8: return DataType::Int8;
     case TensorProto::UINT8: return DataType::UInt8;
     case TensorProto::INT16: return DataType::Int16;
@@ -37,6 +38,7 @@ int32_t dataTypeToOnnx(DataType t)
     case DataType::Float32: return TensorProto::FLOAT;
     case DataType::Float64: return TensorProto::DOUBLE;
     case DataType::Float16: return TensorProto::FLOAT16;
+    case DataType::BFloat16: return TensorProto::BFLOAT16;
     case DataType::Int8: return TensorProto::INT8;
     case DataType::UInt8: return TensorProto::UINT8;
     case DataType::Int16: return TensorProto::INT16;
@@ -74,7 +76,7 @@ void storeTyped(Tensor& out, const Src& field, const std::string& where, const c
         switch (out.dtype()) {
         case DataType::Float32: out.data<float>()[i] = static_cast<float>(v); break;
         case DataType::Float64: out.data<double>()[i] = static_cast<double>(v); break;
-        case DataType::Float16: out.data<uint16_t>()[i] = static_cast<uint16_t>(v); break;
+        case DataType::Float16: case DataType::BFloat16: out.data<uint16_t>()[i] = static_cast<uint16_t>(v); break;
         case DataType::Int8: out.data<int8_t>()[i] = static_cast<int8_t>(v); break;
         case DataType::UInt8: case DataType::Int4: case DataType::UInt4: out.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
         case DataType::Int16: out.data<int16_t>()[i] = static_cast<int16_t>(v); break;

@@ -124,6 +124,26 @@ const TensorInfo* Session::valueInfo(const std::string& name) const
     return it == infos_.end() ? nullptr : &it->second;
 }
 
+std::string feedMismatch(const ValueInfo& decl, const Tensor& t)
+{
+    const std::string expected = "input '" + decl.name + "' expects " +
+                                 (decl.hasShape ? "shape " + shapeToString(decl.shape) + " " : std::string()) +
+                                 dataTypeName(decl.dtype);
+    const std::string got = ", got " + shapeToString(t.shape()) + " " + dataTypeName(t.dtype());
+    if (decl.dtype != DataType::Undefined && t.dtype() != decl.dtype) return expected + got;
+    if (!decl.hasShape) return {};
+    bool ok = decl.shape.size() == t.shape().size();
+    for (size_t d = 0; ok && d < decl.shape.size(); ++d)
+        ok = decl.shape[d] < 0 || decl.shape[d] == t.shape()[d];
+    return ok ? std::string() : expected + got;
+}
+
+const Tensor* Session::constantValue(const std::string& name) const
+{
+    auto it = constants_.find(name);
+    return it == constants_.end() ? nullptr : &it->second;
+}
+
 void Session::checkFeeds(const std::map<std::string, Tensor>& inputs) const
 {
     for (const auto& decl : graph_.inputs()) {
@@ -132,17 +152,8 @@ void Session::checkFeeds(const std::map<std::string, Tensor>& inputs) const
             if (graph_.initializer(decl.name)) continue;
             throw KernelError("input '" + decl.name + "' is required but was not given");
         }
-        const Tensor& t = it->second;
-        if (decl.dtype != DataType::Undefined && t.dtype() != decl.dtype)
-            throw KernelError("input '" + decl.name + "': the model expects " + dataTypeName(decl.dtype) + ", got " +
-                              dataTypeName(t.dtype()));
-        if (!decl.hasShape) continue;
-        bool ok = decl.shape.size() == t.shape().size();
-        for (size_t d = 0; ok && d < decl.shape.size(); ++d)
-            ok = decl.shape[d] < 0 || decl.shape[d] == t.shape()[d];
-        if (!ok)
-            throw KernelError("input '" + decl.name + "': the model expects shape " + shapeToString(decl.shape) +
-                              ", got " + shapeToString(t.shape()));
+        const std::string why = feedMismatch(decl, it->second);
+        if (!why.empty()) throw KernelError(why);
     }
     for (const auto& [name, t] : inputs)
         if (!graph_.isGraphInput(name)) throw KernelError("'" + name + "' is not an input of the model");
@@ -172,6 +183,7 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
     infos_.clear();
     constants_.clear();
     steps_.clear();
+    foldedNodes_.clear();
     kernels_.clear();
     bufferOf_.clear();
     scratchBuffer_.clear();
@@ -261,6 +273,7 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
             }
             for (size_t o = 0; o < node.outputs.size(); ++o)
                 if (!node.outputs[o].empty()) constants_[node.outputs[o]] = outStore[o];
+            foldedNodes_.push_back(idx);
             continue;
         }
 
@@ -317,6 +330,12 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
     prepare(inputs);
     auto& views = arenaViews_;
 
+    if (observer_)
+        for (int idx : foldedNodes_) {
+            const Node& node = graph_.nodes()[static_cast<size_t>(idx)];
+            for (size_t o = 0; o < node.outputs.size(); ++o)
+                if (!node.outputs[o].empty()) observer_(node, o, constants_.at(node.outputs[o]));
+        }
     std::vector<const Tensor*> in;
     std::vector<Tensor*> out;
     for (size_t s = 0; s < steps_.size(); ++s) {

@@ -36,6 +36,10 @@ private:
     std::vector<std::string> ops_;
 };
 
+// Empty when `value` may be fed for the declared input `decl`, else why not, e.g.
+// "input 'x' expects shape [1,3,224,224] float32, got [1,224,224] float32".
+std::string feedMismatch(const ValueInfo& decl, const Tensor& value);
+
 struct SessionOptions {
     int threads = 1;
 };
@@ -77,6 +81,8 @@ public:
     const MemoryPlan& memoryPlan() const { return arenaPlan_; }
     // Type and shape of any value of the current plan (inputs, folded constants, intermediates).
     const TensorInfo* valueInfo(const std::string& name) const;
+    // Value of an initializer or of a value folded while preparing (nullptr for computed values).
+    const Tensor* constantValue(const std::string& name) const;
     int threads() const { return options_.threads; }
 
 private:
@@ -98,6 +104,7 @@ private:
     std::map<std::string, Tensor> plannedValueFeeds_;   // feeds whose values the plan depends on
     std::map<std::string, TensorInfo> infos_;
     std::map<std::string, Tensor> constants_;           // initializers and folded values
+    std::vector<int> foldedNodes_;                      // nodes evaluated while preparing, in order
     std::vector<PlannedStep> steps_;
     std::vector<std::unique_ptr<Kernel>> kernels_;       // parallel to steps_
     std::map<std::string, Tensor> arenaViews_;          // computed values, as views into the arena

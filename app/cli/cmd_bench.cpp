@@ -1,0 +1,87 @@
+// joule bench MODEL [--threads N] [--runs R] [--warmup W] [--precision fp32|int8] [--json]
+#include "cli_common.h"
+
+#include "cost/layer_stats.h"
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
+namespace joule::cli {
+
+namespace {
+
+void fillRandom(Tensor& t, std::mt19937& rng)
+{
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_int_distribution<int> small(0, 9);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+        switch (t.dtype()) {
+        case DataType::Float32: t.data<float>()[i] = normal(rng); break;
+        case DataType::Float64: t.data<double>()[i] = normal(rng); break;
+        case DataType::Int64: t.data<int64_t>()[i] = small(rng); break;
+        case DataType::Int32: t.data<int32_t>()[i] = small(rng); break;
+        case DataType::UInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(small(rng)); break;
+        case DataType::Int8: t.data<int8_t>()[i] = static_cast<int8_t>(small(rng)); break;
+        default: break;   // zeros
+        }
+    }
+}
+
+} // namespace
+
+int runBench(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Measures inference latency of MODEL on this machine with a seeded random input "
+                                     "of the model's shape (unknown dimensions = 1). A measurement, not an estimate.");
+    parser.addPositionalArgument("MODEL", "ONNX model file.");
+    parser.addOption({"threads", "Threads (default 1).", "N"});
+    parser.addOption({"runs", "Timed runs (default 50).", "R"});
+    parser.addOption({"warmup", "Untimed runs first (default 5).", "W"});
+    parser.addOption({"precision", "fp32 (default) or int8.", "P"});
+    parser.addOption({"json", "Print one JSON document on stdout."});
+    parseOrExit(parser, args);
+    if (parser.positionalArguments().size() != 1) throw CliError("give exactly one MODEL (see --help)");
+
+    const QString precision = parser.isSet("precision") ? parser.value("precision") : "fp32";
+    if (precision != "fp32" && precision != "int8")
+        throw CliError("--precision must be fp32 or int8, got '" + precision.toStdString() + "'");
+    if (precision == "int8")
+        throw CliError("--precision int8: this build has no int8 engine yet; quantize the model first (issue 5)");
+    const int threads = positiveIntOption(parser, "threads", 1);
+    const int runs = positiveIntOption(parser, "runs", 50);
+    const int warmup = parser.isSet("warmup") ? parser.value("warmup").toInt() : 5;
+
+    const QString path = parser.positionalArguments().front();
+    const Graph graph = loadModelOrThrow(path);
+    auto feeds = cost::placeholderInputs(graph);
+    std::mt19937 rng(0);
+    for (auto& [name, t] : feeds) fillRandom(t, rng);
+
+    rt::Session session(graph, {.threads = threads});
+    for (int i = 0; i < std::max(warmup, 0); ++i) session.run(feeds);
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        session.run(feeds);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+    if (parser.isSet("json")) {
+        printJson(QJsonObject{{"model", path}, {"target", "host"}, {"measured", true}, {"precision", precision},
+                              {"median_ms", median}, {"min_ms", ms.front()}, {"max_ms", ms.back()},
+                              {"runs", runs}, {"warmup", warmup}, {"threads", threads},
+                              {"arena_bytes", static_cast<qint64>(session.arenaBytes())}});
+    } else {
+        std::printf("%s: median %.3f ms, min %.3f ms over %d runs, %d thread%s (measured on this machine)\n",
+                    path.toStdString().c_str(), median, ms.front(), runs, threads, threads == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+} // namespace joule::cli

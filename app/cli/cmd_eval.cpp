@@ -1,0 +1,148 @@
+// joule eval MODEL --dataset SPEC [--limit N] [--records FILE.csv] [--scale F] [--mean F,...] [--std F,...] [--json]
+#include "cli_common.h"
+
+#include "data/dataset.h"
+#include "eval/evaluator.h"
+
+#include <QFile>
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace joule::cli {
+
+namespace {
+
+std::vector<float> floatList(const QCommandLineParser& parser, const QString& option)
+{
+    std::vector<float> out;
+    for (const QString& part : parser.value(option).split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const float v = part.trimmed().toFloat(&ok);
+        if (!ok) throw CliError("--" + option.toStdString() + ": '" + part.toStdString() + "' is not a number");
+        out.push_back(v);
+    }
+    if (out.empty()) throw CliError("--" + option.toStdString() + " needs at least one number");
+    return out;
+}
+
+// The model card beside MODEL.onnx (MODEL.card.json) says how inputs are preprocessed.
+data::Preprocessing preprocessingFromCard(const QString& modelPath, QString* cardPath)
+{
+    data::Preprocessing prep;
+    const QFileInfo info(modelPath);
+    const QString card = info.dir().filePath(info.completeBaseName() + ".card.json");
+    QFile f(card);
+    if (!f.exists() || !f.open(QIODevice::ReadOnly)) return prep;
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
+    if (error.error != QJsonParseError::NoError)
+        throw CliError(card.toStdString() + ": not valid JSON: " + error.errorString().toStdString());
+    const QJsonObject p = doc.object().value("preprocessing").toObject();
+    auto numbers = [&](const char* key) {
+        std::vector<float> v;
+        const QJsonValue value = p.value(key);
+        if (value.isDouble()) v.push_back(static_cast<float>(value.toDouble()));
+        for (const auto& x : value.toArray()) {
+            if (!x.isDouble()) throw CliError(card.toStdString() + ": field 'preprocessing." + key + "' must hold numbers");
+            v.push_back(static_cast<float>(x.toDouble()));
+        }
+        return v;
+    };
+    if (p.contains("scale")) {
+        if (!p.value("scale").isDouble()) throw CliError(card.toStdString() + ": field 'preprocessing.scale' must be a number");
+        prep.scale = static_cast<float>(p.value("scale").toDouble());
+    }
+    if (p.contains("mean")) prep.mean = numbers("mean");
+    if (p.contains("std")) prep.std = numbers("std");
+    *cardPath = card;
+    return prep;
+}
+
+} // namespace
+
+int runEval(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Evaluates a classifier on a labeled dataset and keeps a record per input. Input = (pixel x scale - mean) / std "
+        "per channel; the model card beside the model (MODEL.card.json) gives the defaults, else scale 1/255, mean 0, std 1.\n"
+        "Dataset specs: fashion-mnist:train|test, idx:IMAGES,LABELS, npy:X.npy,Y.npy, folder:DIR.");
+    parser.addPositionalArgument("MODEL", "ONNX model file.");
+    parser.addOption({"dataset", "Dataset spec.", "SPEC"});
+    parser.addOption({"limit", "Evaluate only the first N inputs.", "N"});
+    parser.addOption({"records", "Write one CSV row per input to FILE.", "FILE"});
+    parser.addOption({"scale", "Pixel scale.", "F"});
+    parser.addOption({"mean", "Mean per channel (comma-separated).", "F,..."});
+    parser.addOption({"std", "Standard deviation per channel (comma-separated).", "F,..."});
+    parser.addOption({"threads", "Worker threads (default 2).", "N"});
+    parser.addOption({"json", "Print one JSON document on stdout."});
+    parseOrExit(parser, args);
+    if (parser.positionalArguments().size() != 1) throw CliError("give exactly one MODEL (see --help)");
+    if (!parser.isSet("dataset")) throw CliError("--dataset SPEC is required (e.g. fashion-mnist:test)");
+
+    const QString modelPath = parser.positionalArguments().front();
+    QString cardPath;
+    data::Preprocessing prep = preprocessingFromCard(modelPath, &cardPath);
+    if (parser.isSet("scale")) prep.scale = floatList(parser, "scale").front();
+    if (parser.isSet("mean")) prep.mean = floatList(parser, "mean");
+    if (parser.isSet("std")) prep.std = floatList(parser, "std");
+
+    const Graph graph = loadModelOrThrow(modelPath);
+    const data::LabeledImages dataset = data::loadDataset(parser.value("dataset").toStdString(), prep);
+
+    eval::EvalOptions options;
+    options.workers = positiveIntOption(parser, "threads", 2);
+    options.limit = parser.isSet("limit") ? positiveIntOption(parser, "limit", 1) : -1;
+    const bool json = parser.isSet("json");
+    if (!json && isatty(STDERR_FILENO))
+        options.progress = [](int64_t done, int64_t total) {
+            std::fprintf(stderr, "\r  evaluated %lld / %lld", static_cast<long long>(done), static_cast<long long>(total));
+        };
+    const eval::EvalResult r = eval::evaluate(graph, dataset, prep, options);
+    if (options.progress) std::fprintf(stderr, "\n");
+    if (parser.isSet("records")) eval::writeRecordsCsv(parser.value("records").toStdString(), r);
+
+    if (json) {
+        QJsonArray perClass, confusion, mean, stdev;
+        for (size_t c = 0; c < r.perClassAccuracy.size(); ++c)
+            perClass.append(QJsonObject{{"class", static_cast<int>(c)},
+                                        {"name", QString::fromStdString(dataset.classNames[c])},
+                                        {"samples", static_cast<qint64>(r.perClassSamples[c])},
+                                        {"accuracy", r.perClassAccuracy[c]}});
+        for (const auto& row : r.confusion) {
+            QJsonArray a;
+            for (int64_t v : row) a.append(static_cast<qint64>(v));
+            confusion.append(a);
+        }
+        for (float v : prep.mean) mean.append(v);
+        for (float v : prep.std) stdev.append(v);
+        printJson(QJsonObject{{"model", modelPath},
+                              {"dataset", parser.value("dataset")},
+                              {"preprocessing", QJsonObject{{"scale", prep.scale}, {"mean", mean}, {"std", stdev},
+                                                            {"from_card", cardPath.isEmpty() ? QJsonValue() : QJsonValue(cardPath)}}},
+                              {"samples", static_cast<qint64>(r.samples)},
+                              {"correct", static_cast<qint64>(r.correct)},
+                              {"accuracy", r.accuracy},
+                              {"images_per_s", r.imagesPerSecond},
+                              {"seconds", r.seconds},
+                              {"threads", options.workers},
+                              {"per_class", perClass},
+                              {"confusion", confusion}});
+        return 0;
+    }
+    std::printf("%s on %s: accuracy %.2f%% (%lld / %lld), %.0f images/s measured with %d threads\n",
+                modelPath.toStdString().c_str(), parser.value("dataset").toStdString().c_str(), 100.0 * r.accuracy,
+                static_cast<long long>(r.correct), static_cast<long long>(r.samples), r.imagesPerSecond, options.workers);
+    for (size_t c = 0; c < r.perClassAccuracy.size(); ++c)
+        std::printf("  %-14s %6.2f%%  (%lld)\n", dataset.classNames[c].c_str(), 100.0 * r.perClassAccuracy[c],
+                    static_cast<long long>(r.perClassSamples[c]));
+    return 0;
+}
+
+} // namespace joule::cli

@@ -1,0 +1,78 @@
+// joule: the command-line face of Joule Studio. See `joule --help` and ../shared/DESIGN.md §4.
+#include "cli_common.h"
+
+#include <QCoreApplication>
+
+#include <iostream>
+#include <map>
+
+namespace joule::cli {
+int runInfo(const QStringList& args);
+int runRun(const QStringList& args);
+int runBench(const QStringList& args);
+int runEval(const QStringList& args);
+int runProfile(const QStringList& args);
+int runTargets(const QStringList& args);
+} // namespace joule::cli
+
+namespace {
+
+struct Command {
+    int (*run)(const QStringList&);
+    const char* summary;
+};
+
+const std::map<QString, Command>& commands()
+{
+    using namespace joule::cli;
+    static const std::map<QString, Command> table = {
+        {"info", {runInfo, "inputs, outputs, opset, node count and a per-layer table of a model"}},
+        {"run", {runRun, "run a model on .npy inputs and write its outputs as .npy"}},
+        {"bench", {runBench, "measure inference latency on this machine"}},
+        {"eval", {runEval, "accuracy on a labeled dataset, with a record per input"}},
+        {"profile", {runProfile, "per-layer latency, energy, arena, flash and fit on a target board"}},
+        {"targets", {runTargets, "list the target profiles joule profile accepts"}},
+    };
+    return table;
+}
+
+void printUsage(std::ostream& out)
+{
+    out << "usage: joule COMMAND [options]   (joule COMMAND --help for details)\n\ncommands:\n";
+    for (const auto& [name, cmd] : commands())
+        out << "  " << name.toStdString() << std::string(10 - static_cast<size_t>(name.size()), ' ') << cmd.summary << "\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName("joule");
+    QCoreApplication::setApplicationVersion(JOULE_VERSION);
+    QStringList args = app.arguments();
+    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+        printUsage(std::cout);
+        return args.size() < 2 ? 1 : 0;
+    }
+    if (args[1] == "--version") {
+        std::cout << "joule " << JOULE_VERSION << "\n";
+        return 0;
+    }
+    const QString name = args[1];
+    auto it = commands().find(name);
+    if (it == commands().end()) {
+        std::cerr << "joule: unknown command '" << name.toStdString() << "' (see joule --help)\n";
+        return 1;
+    }
+    args.removeAt(1);
+    args[0] = "joule " + name;
+    try {
+        return it->second.run(args);
+    } catch (const std::exception& e) {
+        std::string msg = e.what();
+        for (auto& c : msg) if (c == '\n') c = ' ';
+        std::cerr << "joule " << name.toStdString() << ": " << msg << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,139 @@
+#include "cost/host_profiler.h"
+
+#include "runtime/session.h"
+
+#include <QFile>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+namespace joule::cost {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void fillRandom(Tensor& t, std::mt19937& rng)
+{
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_int_distribution<int> small(0, 9);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+        switch (t.dtype()) {
+        case DataType::Float32: t.data<float>()[i] = normal(rng); break;
+        case DataType::Float64: t.data<double>()[i] = normal(rng); break;
+        case DataType::Int64: t.data<int64_t>()[i] = small(rng); break;
+        case DataType::Int32: t.data<int32_t>()[i] = small(rng); break;
+        case DataType::UInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(small(rng)); break;
+        case DataType::Int8: t.data<int8_t>()[i] = static_cast<int8_t>(small(rng)); break;
+        default: break;   // zeros
+        }
+    }
+}
+
+double median(std::vector<double> v)
+{
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+} // namespace
+
+std::string hostCpuName()
+{
+    QFile f("/proc/cpuinfo");
+    if (f.open(QIODevice::ReadOnly))
+        for (const QByteArray& line : f.readAll().split('\n'))
+            if (line.startsWith("model name")) {
+                const auto colon = line.indexOf(':');
+                if (colon >= 0) return line.mid(colon + 1).trimmed().toStdString();
+            }
+    return "unknown CPU";
+}
+
+ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const HostOptions& options)
+{
+    auto feeds = placeholderInputs(graph);
+    std::mt19937 rng(0);
+    for (auto& [name, t] : feeds) fillRandom(t, rng);
+
+    rt::Session session(graph, {.threads = std::max(options.threads, 1)});
+    session.prepare(feeds);
+    const size_t n = session.steps().size();
+    if (n != stats.layers.size())
+        throw std::runtime_error("host profile: the runtime executes " + std::to_string(n) + " layers, the analysis found " +
+                                 std::to_string(stats.layers.size()));
+
+    // Observer: one timestamp per executed step (its first output), in step order.
+    std::vector<Clock::time_point> stamps;
+    stamps.reserve(n);
+    const Node* last = nullptr;
+    std::set<const Node*> executed;   // nodes folded while preparing are observed too; they are not layers
+    for (const auto& step : session.steps()) executed.insert(&session.graph().nodes()[static_cast<size_t>(step.node)]);
+    session.setObserver([&](const Node& node, size_t, const Tensor&) {
+        if (&node == last || !executed.count(&node)) return;
+        last = &node;
+        stamps.push_back(Clock::now());
+    });
+
+    for (int i = 0; i < std::max(options.warmup, 0); ++i) {
+        stamps.clear();
+        last = nullptr;
+        session.run(feeds);
+    }
+    const int runs = std::max(options.runs, 1);
+    std::vector<std::vector<double>> perLayer(n);
+    std::vector<double> totals;
+    for (int r = 0; r < runs; ++r) {
+        stamps.clear();
+        last = nullptr;
+        const auto start = Clock::now();
+        session.run(feeds);
+        if (stamps.size() != n) throw std::runtime_error("host profile: observer saw " + std::to_string(stamps.size()) +
+                                                         " of " + std::to_string(n) + " layers");
+        auto prev = start;
+        for (size_t s = 0; s < n; ++s) {
+            perLayer[s].push_back(std::chrono::duration<double, std::milli>(stamps[s] - prev).count());
+            prev = stamps[s];
+        }
+        totals.push_back(std::chrono::duration<double, std::milli>(prev - start).count());
+    }
+
+    ModelEstimate e;
+    e.target = "host";
+    e.targetName = "this machine (" + hostCpuName() + ")";
+    e.measured = true;
+    e.measuredOn = hostCpuName();
+    e.threads = std::max(options.threads, 1);
+    e.runs = runs;
+    e.precision = modelPrecision(stats);
+    e.macs = stats.macs;
+    for (size_t i = 0; i < n; ++i) {
+        const LayerStats& l = stats.layers[i];
+        LayerEstimate le;
+        le.layer = i;
+        le.name = l.name;
+        le.op = l.op;
+        le.kernelClass = l.kernelClass;
+        le.macs = l.macs;
+        le.precision = layerPrecision(l, e.precision);
+        le.flashBytes = layerFlashBytes(l, le.precision);
+        le.fusedInto = l.fusedInto;
+        le.latencyMs = median(perLayer[i]);
+        e.memory.flashBytes += le.flashBytes;
+        e.layers.push_back(std::move(le));
+    }
+    e.latencyMs = median(totals);
+    const int64_t flash = e.memory.flashBytes;
+    e.memory = planActivations(stats, e.precision);
+    e.memory.flashBytes = flash;
+    e.fit.flashNeeded = e.fit.flashAvailable = flash;   // no limits: this machine runs whatever the runtime can
+    e.fit.ramNeeded = e.fit.ramAvailable = e.memory.arenaBytes;
+    return e;
+}
+
+} // namespace joule::cost

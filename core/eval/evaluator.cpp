@@ -1,0 +1,177 @@
+#include "eval/evaluator.h"
+
+#include "runtime/session.h"
+
+#include <QSaveFile>
+#include <QString>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <thread>
+
+namespace joule::eval {
+
+namespace {
+
+// Fills the per-input statistics from one row of class scores.
+void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<float>& prob)
+{
+    prob.assign(scores, scores + classes);
+    double sum = 0;
+    bool probabilities = true;
+    for (float v : prob) {
+        probabilities = probabilities && v >= 0.0f && v <= 1.0f;
+        sum += v;
+    }
+    if (!probabilities || std::fabs(sum - 1.0) > 1e-3) {
+        const float mx = *std::max_element(prob.begin(), prob.end());
+        sum = 0;
+        for (float& v : prob) {
+            v = std::exp(v - mx);
+            sum += v;
+        }
+        for (float& v : prob) v = static_cast<float>(v / sum);
+    }
+    int64_t best = 0, second = -1;
+    for (int64_t c = 1; c < classes; ++c) {
+        if (prob[static_cast<size_t>(c)] > prob[static_cast<size_t>(best)]) {
+            second = best;
+            best = c;
+        } else if (second < 0 || prob[static_cast<size_t>(c)] > prob[static_cast<size_t>(second)]) {
+            second = c;
+        }
+    }
+    double entropy = 0;
+    for (float p : prob) if (p > 0) entropy -= p * std::log(static_cast<double>(p));
+    r.prediction = best;
+    r.top1Probability = prob[static_cast<size_t>(best)];
+    r.margin = second >= 0 ? prob[static_cast<size_t>(best)] - prob[static_cast<size_t>(second)] : prob[static_cast<size_t>(best)];
+    r.entropy = static_cast<float>(entropy);
+    r.correct = best == r.label;
+}
+
+} // namespace
+
+EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const data::Preprocessing& prep,
+                    const EvalOptions& options)
+{
+    const auto inputs = graph.requiredInputs();
+    if (inputs.size() != 1)
+        throw std::runtime_error("evaluation needs a model with exactly one input; this one has " + std::to_string(inputs.size()));
+    if (graph.outputs().empty()) throw std::runtime_error("the model has no outputs");
+    const ValueInfo& in = inputs.front();
+    const Shape sample = data::sampleShape(data, prep);
+
+    // The model's input must be [batch, sample...]; a fixed batch other than 1 is not supported.
+    if (in.hasShape && in.shape.size() != sample.size() + 1)
+        throw std::runtime_error("input '" + in.name + "' expects shape " + shapeToString(in.shape) +
+                                 ", the dataset gives samples of shape " + shapeToString(sample) + " (" + data.source + ")");
+    for (size_t d = 0; in.hasShape && d < sample.size(); ++d)
+        if (in.shape[d + 1] >= 0 && in.shape[d + 1] != sample[d])
+            throw std::runtime_error("input '" + in.name + "' expects shape " + shapeToString(in.shape) +
+                                     ", the dataset gives samples of shape " + shapeToString(sample) + " (" + data.source + ")");
+    const bool freeBatch = !in.hasShape || in.shape.empty() || in.shape[0] < 0;
+    if (in.hasShape && !in.shape.empty() && in.shape[0] > 1)
+        throw std::runtime_error("input '" + in.name + "' has a fixed batch of " + std::to_string(in.shape[0]) +
+                                 "; export the model with a free or unit batch dimension");
+    const int64_t batch = freeBatch ? std::max<int64_t>(1, options.batchSize) : 1;
+
+    const int64_t total = options.limit >= 0 ? std::min(options.limit, data.size()) : data.size();
+    const int64_t classes = static_cast<int64_t>(data.classNames.size());
+    EvalResult result;
+    result.samples = total;
+    result.records.resize(static_cast<size_t>(total));
+    const std::string outName = graph.outputs().front().name;
+
+    std::atomic<int64_t> nextBatch{0};
+    std::atomic<int64_t> done{0};
+    std::mutex errorMutex;
+    std::string error;
+    bool cancelled = false;
+
+    auto worker = [&] {
+        try {
+            rt::Session session(graph, {.threads = 1});
+            std::vector<float> prob;
+            for (;;) {
+                if (options.cancel && options.cancel->load()) {
+                    std::lock_guard lock(errorMutex);
+                    cancelled = true;
+                    return;
+                }
+                const int64_t begin = nextBatch.fetch_add(1) * batch;
+                if (begin >= total) return;
+                const int64_t count = std::min(batch, total - begin);
+                Shape shape{count};
+                shape.insert(shape.end(), sample.begin(), sample.end());
+                Tensor x(DataType::Float32, shape);
+                data::fillBatch(data, prep, begin, count, x.data<float>());
+                auto out = session.run({{in.name, x}});
+                const Tensor& y = out.at(outName);
+                if (y.dtype() != DataType::Float32 || y.numel() != count * std::max<int64_t>(classes, 1) || y.dim(0) != count)
+                    throw std::runtime_error("output '" + outName + "' has shape " + shapeToString(y.shape()) + " " +
+                                             dataTypeName(y.dtype()) + "; expected [" + std::to_string(count) + "," +
+                                             std::to_string(classes) + "] float32 class scores");
+                for (int64_t i = 0; i < count; ++i) {
+                    InputRecord& r = result.records[static_cast<size_t>(begin + i)];
+                    r.index = begin + i;
+                    r.label = data.labels[static_cast<size_t>(begin + i)];
+                    scoreRow(y.data<float>() + i * classes, classes, r, prob);
+                }
+                const int64_t now = done.fetch_add(count) + count;
+                if (options.progress) options.progress(now, total);
+            }
+        } catch (const std::exception& e) {
+            std::lock_guard lock(errorMutex);
+            if (error.empty()) error = e.what();
+            nextBatch.store(total);   // stop the other workers
+        }
+    };
+
+    const auto t0 = std::chrono::steady_clock::now();
+    const int workers = static_cast<int>(std::clamp<int64_t>(options.workers, 1, std::max<int64_t>(1, (total + batch - 1) / batch)));
+    std::vector<std::thread> threads;
+    for (int w = 1; w < workers; ++w) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!error.empty()) throw std::runtime_error(error);
+    if (cancelled) throw Cancelled();
+
+    result.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
+    result.perClassSamples.assign(static_cast<size_t>(classes), 0);
+    std::vector<int64_t> perClassCorrect(static_cast<size_t>(classes), 0);
+    for (const auto& r : result.records) {
+        result.correct += r.correct ? 1 : 0;
+        result.confusion[static_cast<size_t>(r.label)][static_cast<size_t>(r.prediction)] += 1;
+        result.perClassSamples[static_cast<size_t>(r.label)] += 1;
+        perClassCorrect[static_cast<size_t>(r.label)] += r.correct ? 1 : 0;
+    }
+    result.accuracy = total ? static_cast<double>(result.correct) / static_cast<double>(total) : 0.0;
+    for (size_t c = 0; c < perClassCorrect.size(); ++c)
+        result.perClassAccuracy.push_back(result.perClassSamples[c]
+                                              ? static_cast<double>(perClassCorrect[c]) / static_cast<double>(result.perClassSamples[c])
+                                              : 0.0);
+    result.imagesPerSecond = result.seconds > 0 ? static_cast<double>(total) / result.seconds : 0.0;
+    return result;
+}
+
+void writeRecordsCsv(const std::string& path, const EvalResult& result)
+{
+    std::string text = "index,label,prediction,correct,top1_probability,margin,entropy,stage\n";
+    char line[160];
+    for (const auto& r : result.records) {
+        std::snprintf(line, sizeof line, "%lld,%lld,%lld,%d,%.6f,%.6f,%.6f,%d\n", static_cast<long long>(r.index),
+                      static_cast<long long>(r.label), static_cast<long long>(r.prediction), r.correct ? 1 : 0,
+                      r.top1Probability, r.margin, r.entropy, r.stage);
+        text += line;
+    }
+    QSaveFile file(QString::fromStdString(path));
+    if (!file.open(QIODevice::WriteOnly) || file.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
+        !file.commit())
+        throw std::runtime_error(path + ": cannot write the records file: " + file.errorString().toStdString());
+}
+
+} // namespace joule::eval

@@ -1,0 +1,72 @@
+#pragma once
+// Classification evaluation on a labeled dataset, keeping one record per input.
+//
+//   auto data = joule::data::loadDataset("fashion-mnist:test");
+//   joule::eval::EvalOptions opt;            // 2 worker threads, batches of 64
+//   joule::eval::EvalResult r = joule::eval::evaluate(graph, data, prep, opt);
+//   r.accuracy;                               // fraction in [0,1]
+//   r.records[17].margin;                     // top-1 minus top-2 probability of input 17
+//   joule::eval::writeRecordsCsv("records.csv", r, data);
+//
+// The model's first output holds one score per class ([N, classes]); scores are turned into
+// probabilities with a softmax unless they already are probabilities (non-negative rows summing to 1).
+// Inputs are batched along the first dimension when the model's batch dimension is free; otherwise
+// one at a time. Each worker thread runs its own Session. Progress and cancellation are polled
+// between batches.
+
+#include "data/dataset.h"
+#include "ir/graph.h"
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace joule::eval {
+
+// What happened to one input. `stage` / `cost` are for adaptive candidates (which stage or exit
+// answered, at what cost); a plain model answers with stage 0 and no cost.
+struct InputRecord {
+    int64_t index = 0;
+    int64_t label = 0;
+    int64_t prediction = 0;
+    float top1Probability = 0;
+    float margin = 0;       // top-1 minus top-2 probability
+    float entropy = 0;      // of the probability vector, in nats
+    bool correct = false;
+    int stage = 0;
+};
+
+struct EvalOptions {
+    int workers = 2;                 // threads, each with its own session
+    int64_t batchSize = 64;
+    int64_t limit = -1;              // evaluate only the first N inputs (-1 = all)
+    // Called from worker threads after each batch with (inputs done, total).
+    std::function<void(int64_t, int64_t)> progress;
+    const std::atomic<bool>* cancel = nullptr;   // set to stop early; evaluate() then throws Cancelled
+};
+
+class Cancelled : public std::runtime_error {
+public:
+    Cancelled() : std::runtime_error("evaluation cancelled") {}
+};
+
+struct EvalResult {
+    int64_t samples = 0;
+    int64_t correct = 0;
+    double accuracy = 0;                          // correct / samples
+    std::vector<double> perClassAccuracy;         // per label; NaN-free: 0 for classes with no samples
+    std::vector<int64_t> perClassSamples;
+    std::vector<std::vector<int64_t>> confusion;  // [label][prediction]
+    std::vector<InputRecord> records;             // in input order
+    double seconds = 0;                           // measured wall time of inference + preprocessing
+    double imagesPerSecond = 0;
+};
+
+EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const data::Preprocessing& preprocessing,
+                    const EvalOptions& options = {});
+
+// One row per record: index,label,prediction,correct,top1_probability,margin,entropy,stage. Atomic write.
+void writeRecordsCsv(const std::string& path, const EvalResult& result);
+
+} // namespace joule::eval

@@ -1,0 +1,69 @@
+// Add, Sub, Mul, Div: y = a (op) b with numpy broadcasting, on every numeric type.
+// Integer results wrap on overflow; integer Div truncates toward zero like C, gives 0 for a
+// division by zero and wraps INT_MIN / -1.
+#include "runtime/kernels/elementwise.h"
+
+namespace joule::rt {
+namespace {
+
+struct AddOp {
+    template <typename T> T operator()(T a, T b) const { return ew::wrapAdd(a, b); }
+};
+struct SubOp {
+    template <typename T> T operator()(T a, T b) const { return ew::wrapSub(a, b); }
+};
+struct MulOp {
+    template <typename T> T operator()(T a, T b) const { return ew::wrapMul(a, b); }
+};
+struct DivOp {
+    template <typename T> T operator()(T a, T b) const
+    {
+        if constexpr (std::is_floating_point_v<T>) {
+            return a / b;
+        } else {
+            if (b == 0) return 0;
+            if constexpr (std::is_signed_v<T>)
+                if (b == -1) return ew::wrapNeg(a);
+            return static_cast<T>(a / b);
+        }
+    }
+};
+
+template <typename T, typename Op>
+class BinaryArith final : public Kernel {
+public:
+    void prepare(PrepareContext& ctx) override
+    {
+        if (ctx.input(1).dtype != ctx.input(0).dtype)
+            throw KernelError(std::string("inputs have different types (") + dataTypeName(ctx.input(0).dtype) +
+                              " and " + dataTypeName(ctx.input(1).dtype) + ")");
+        plan_.build({ctx.input(0).shape, ctx.input(1).shape});
+        ctx.setOutput(0, ctx.input(0).dtype, plan_.outputShape());
+    }
+
+    void eval(EvalContext& ctx) override
+    {
+        broadcastBinary(plan_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), ctx.output(0).data<T>(), Op{},
+                        ctx.threads());
+    }
+
+private:
+    BroadcastPlan<2> plan_;
+};
+
+template <typename T> using AddKernel = BinaryArith<T, AddOp>;
+template <typename T> using SubKernel = BinaryArith<T, SubOp>;
+template <typename T> using MulKernel = BinaryArith<T, MulOp>;
+template <typename T> using DivKernel = BinaryArith<T, DivOp>;
+
+} // namespace
+
+void register_binary_arith(KernelRegistry& r)
+{
+    ew::addForTypes<AddKernel>(r, "Add", ew::NumericTypes{});
+    ew::addForTypes<SubKernel>(r, "Sub", ew::NumericTypes{});
+    ew::addForTypes<MulKernel>(r, "Mul", ew::NumericTypes{});
+    ew::addForTypes<DivKernel>(r, "Div", ew::NumericTypes{});
+}
+
+} // namespace joule::rt

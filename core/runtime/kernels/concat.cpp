@@ -1,0 +1,70 @@
+// Concat: joins the inputs along `axis` (negative counts from the end). All other dimensions must
+// match. Copies one contiguous block per input per outer index.
+#include "runtime/registry.h"
+#include "runtime/kernels/tensor_layout.h"
+
+namespace joule::rt {
+namespace {
+
+class Concat final : public Kernel {
+public:
+    void prepare(PrepareContext& ctx) override
+    {
+        if (ctx.inputCount() == 0) throw KernelError("Concat needs at least one input");
+        const TensorInfo& first = ctx.input(0);
+        elem_ = layout::byteWidth(ctx, 0);
+        if (!ctx.hasAttr("axis") && ctx.opset() >= 4) throw KernelError("attribute 'axis' is required");
+        const int rank = first.rank();
+        if (rank == 0) throw KernelError("cannot concatenate scalars");
+        const int axis = layout::normalizeAxis(ctx.attrInt("axis", 1), rank);
+        Shape out = first.shape;
+        out[static_cast<size_t>(axis)] = 0;
+        blockBytes_.clear();
+        for (size_t i = 0; i < ctx.inputCount(); ++i) {
+            const TensorInfo& in = ctx.input(i);
+            if (in.dtype != first.dtype)
+                throw KernelError("input " + std::to_string(i) + " has type " + dataTypeName(in.dtype) +
+                                  ", input 0 has " + dataTypeName(first.dtype));
+            if (in.rank() != rank)
+                throw KernelError("input " + std::to_string(i) + " has shape " + shapeToString(in.shape) +
+                                  ", of another rank than input 0 " + shapeToString(first.shape));
+            for (int d = 0; d < rank; ++d)
+                if (d != axis && in.shape[static_cast<size_t>(d)] != first.shape[static_cast<size_t>(d)])
+                    throw KernelError("input " + std::to_string(i) + " has shape " + shapeToString(in.shape) +
+                                      ", which differs from input 0 " + shapeToString(first.shape) +
+                                      " outside axis " + std::to_string(axis));
+            out[static_cast<size_t>(axis)] += in.shape[static_cast<size_t>(axis)];
+            blockBytes_.push_back(static_cast<size_t>(layout::product(in.shape, static_cast<size_t>(axis), in.shape.size())) * elem_);
+        }
+        outer_ = layout::product(first.shape, 0, static_cast<size_t>(axis));
+        ctx.setOutput(0, first.dtype, out);
+    }
+
+    void eval(EvalContext& ctx) override
+    {
+        auto* dst = static_cast<std::byte*>(ctx.output(0).raw());
+        const size_t n = blockBytes_.size();
+        for (int64_t o = 0; o < outer_; ++o) {
+            for (size_t i = 0; i < n; ++i) {
+                const size_t block = blockBytes_[i];
+                if (block == 0) continue;
+                std::memcpy(dst, static_cast<const std::byte*>(ctx.input(i).raw()) + static_cast<size_t>(o) * block, block);
+                dst += block;
+            }
+        }
+    }
+
+private:
+    size_t elem_ = 0;
+    int64_t outer_ = 0;
+    std::vector<size_t> blockBytes_;
+};
+
+} // namespace
+
+void register_concat(KernelRegistry& r)
+{
+    r.add("Concat", "", layout::byteTypes(), make<Concat>);
+}
+
+} // namespace joule::rt

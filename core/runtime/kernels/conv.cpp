@@ -1,0 +1,459 @@
+// Conv (fp32): N-d convolution with groups, explicit or automatic padding, strides and dilations.
+//
+// Paths, chosen in prepare():
+//   depthwise  one input channel per group (1-D/2-D): direct convolution, no GEMM (see depthwise());
+//   pointwise  1x1 kernel, stride 1, no padding: no im2col; the GEMM reads the input in place (few
+//              input channels) or packs it a chunk at a time;
+//   im2col 2-D other 1-D/2-D convolutions: the input is copied once with its zero padding and its
+//              columns split by stride phase, so that every patch row is a contiguous run; patches
+//              are written straight into the GEMM's packed-B layout a chunk of output positions at a
+//              time, then multiplied;
+//   im2col N-d 3-D and higher: same, with a general (slower) patch gather.
+// Weights are packed for the GEMM once in prepare() when they are constant (the usual case). The
+// work is split across threads by chunks of output positions (by channels for depthwise).
+#include "runtime/kernels/conv_geometry.h"
+#include "runtime/kernels/gemm_fp32.h"
+#include "runtime/registry.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace joule::rt {
+namespace {
+
+// Packed-B chunk budget per worker; chunks stay in L2 between im2col and the GEMM.
+constexpr int64_t kChunkBytes = 1 << 20;
+// Pointwise convolutions with at most this many input channels per group read the input in place;
+// deeper ones pack it (strided reads of many input rows per tile are slow).
+constexpr int64_t kInPlaceMaxK = 32;
+// Below this many multiply-adds a convolution runs on one thread.
+constexpr double kParallelMacs = 4.0e6;
+// Largest kernel (taps per channel) of the 2-D paths; larger ones take the N-d path.
+constexpr int64_t kMaxTaps2d = 64;
+
+int64_t alignFloats(int64_t n) { return (n + 15) / 16 * 16; }
+
+// The loops below are cloned per instruction set; the loader picks the best clone for this CPU.
+
+// Copies one H x W channel into a zero-bordered, phase-split plane: padded row r = ih + pt and column
+// c = iw + pl go to dst[((r % rowPhases) * colPhases + c % colPhases) * rows * len + (r / rowPhases) *
+// len + c / colPhases]. Positions no input lands on are left as they are (zero).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void copyPadded(const float* __restrict x, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t rowPhases,
+                int64_t colPhases, int64_t rows, int64_t len, float* __restrict dst)
+{
+    const int64_t plane = rows * len;
+    for (int64_t ih = 0; ih < H; ++ih) {
+        const int64_t r = ih + pt;
+        float* __restrict base = dst + (r % rowPhases) * colPhases * plane + (r / rowPhases) * len;
+        const float* __restrict in = x + ih * W;
+        if (colPhases == 1) {
+            for (int64_t iw = 0; iw < W; ++iw) base[pl + iw] = in[iw];
+        } else if (colPhases == 2) {
+            // input column 2i goes to phase pl % 2 at i + pl / 2, column 2i + 1 to the other phase
+            float* __restrict a = base + (pl % 2) * plane + pl / 2;
+            float* __restrict b = base + ((pl + 1) % 2) * plane + (pl + 1) / 2;
+            for (int64_t i = 0; i < W / 2; ++i) {
+                a[i] = in[2 * i];
+                b[i] = in[2 * i + 1];
+            }
+            if (W % 2) a[W / 2] = in[W - 1];
+        } else {
+            for (int64_t iw = 0; iw < W; ++iw) {
+                const int64_t c = iw + pl;
+                base[(c % colPhases) * plane + c / colPhases] = in[iw];
+            }
+        }
+    }
+}
+
+// A run of consecutive output positions of one output row inside a packed-B panel.
+struct Segment {
+    int64_t lane;     // first lane in the panel
+    int64_t count;
+    int64_t source;   // offset of its first input (tap 0) in the padded plane
+};
+
+// Fills one packed-B panel: for each patch row p in [p0, p0 + kc), lanes[...] = the padded input of
+// each segment at its source plus the row's tap offset; lanes past `lanes` are zero.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void fillPanel(const float* x, const int64_t* rowOffsets, int64_t kc, const Segment* segs, int nseg, int64_t lanes,
+               int64_t nr, float* __restrict out)
+{
+    for (int64_t p = 0; p < kc; ++p, out += nr) {
+        const float* base = x + rowOffsets[p];
+        for (int s = 0; s < nseg; ++s) {
+            const float* __restrict src = base + segs[s].source;
+            float* __restrict d = out + segs[s].lane;
+            for (int64_t i = 0; i < segs[s].count; ++i) d[i] = src[i];
+        }
+        for (int64_t lane = lanes; lane < nr; ++lane) out[lane] = 0.0f;
+    }
+}
+
+// Depthwise planes: out[i] = b + sum_k w[k] * taps[k][i] (3x3), out[i] += w * tap[i] (other sizes).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void depthwisePlane9(const float* const* taps, const float* w, float b, float* __restrict out, int64_t n)
+{
+    const float* __restrict t0 = taps[0];
+    const float* __restrict t1 = taps[1];
+    const float* __restrict t2 = taps[2];
+    const float* __restrict t3 = taps[3];
+    const float* __restrict t4 = taps[4];
+    const float* __restrict t5 = taps[5];
+    const float* __restrict t6 = taps[6];
+    const float* __restrict t7 = taps[7];
+    const float* __restrict t8 = taps[8];
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    for (int64_t i = 0; i < n; ++i)
+        out[i] = b + w0 * t0[i] + w1 * t1[i] + w2 * t2[i] + w3 * t3[i] + w4 * t4[i] + w5 * t5[i] + w6 * t6[i] +
+                 w7 * t7[i] + w8 * t8[i];
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void depthwisePlaneTap(const float* __restrict tap, float w, float* __restrict out, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i) out[i] += w * tap[i];
+}
+
+class Conv final : public Kernel {
+public:
+    void prepare(PrepareContext& ctx) override
+    {
+        const TensorInfo& x = ctx.input(0);
+        const TensorInfo& w = ctx.input(1);
+        if (x.rank() < 3) throw KernelError("input X must have shape [N, C, spatial...], got " + shapeToString(x.shape));
+        if (w.rank() != x.rank())
+            throw KernelError("weight W has shape " + shapeToString(w.shape) + " but X has rank " + std::to_string(x.rank()));
+        if (w.dtype != DataType::Float32) throw UnsupportedError("weight W must be float32");
+        if (x.rank() > 10) throw UnsupportedError("more than 8 spatial axes");
+        groups_ = ctx.attrInt("group", 1);
+        batch_ = x.shape[0];
+        cin_ = x.shape[1];
+        cout_ = w.shape[0];
+        if (groups_ < 1 || cin_ % groups_ != 0 || cout_ % groups_ != 0)
+            throw KernelError("group " + std::to_string(groups_) + " must divide the input channels (" +
+                              std::to_string(cin_) + ") and the output channels (" + std::to_string(cout_) + ")");
+        cinG_ = cin_ / groups_;
+        coutG_ = cout_ / groups_;
+        if (w.shape[1] != cinG_)
+            throw KernelError("weight W has shape " + shapeToString(w.shape) + " but X has " + std::to_string(cin_) +
+                              " channels in " + std::to_string(groups_) + " group(s)");
+        if (ctx.hasInput(2) && (ctx.input(2).numel() != cout_ || ctx.input(2).rank() != 1))
+            throw KernelError("bias B must have shape [" + std::to_string(cout_) + "], got " +
+                              shapeToString(ctx.input(2).shape));
+        geo_ = ConvGeometry::read(ctx, x.shape, Shape(w.shape.begin() + 2, w.shape.end()));
+        for (int d = 0; d < geo_.rank(); ++d)
+            if (geo_.kernel[d] != w.shape[static_cast<size_t>(d) + 2])
+                throw KernelError("kernel_shape does not match the weight W's shape " + shapeToString(w.shape));
+        Shape y = {batch_, cout_};
+        y.insert(y.end(), geo_.out.begin(), geo_.out.end());
+        ctx.setOutput(0, DataType::Float32, y);
+
+        if (geo_.rank() == 1) {   // run 1-D as 2-D with a height of 1
+            auto lift = [](std::vector<int64_t>& v, int64_t one) { v.insert(v.begin(), one); };
+            lift(geo_.in, 1); lift(geo_.kernel, 1); lift(geo_.strides, 1); lift(geo_.dilations, 1);
+            lift(geo_.padBegin, 0); lift(geo_.padEnd, 0); lift(geo_.out, 1);
+        }
+        inSize_ = geo_.inCount();
+        outSize_ = geo_.outCount();
+        kSize_ = cinG_ * geo_.kernelCount();
+        const bool twoD = geo_.rank() == 2 && geo_.kernelCount() <= kMaxTaps2d;
+        bool unit = true;
+        for (int d = 0; d < geo_.rank(); ++d)
+            unit = unit && geo_.kernel[d] == 1 && geo_.strides[d] == 1 && geo_.padBegin[d] == 0 && geo_.padEnd[d] == 0;
+        if (twoD && cinG_ == 1 && groups_ > 1) path_ = Path::Depthwise;
+        else if (unit) path_ = Path::Pointwise;
+        else if (twoD) path_ = Path::Im2col2d;
+        else path_ = Path::Im2colNd;
+
+        const double macs = static_cast<double>(batch_) * cout_ * outSize_ * kSize_;
+        workers_ = macs >= kParallelMacs ? std::max(1, ctx.threads()) : 1;
+        if (path_ == Path::Depthwise) prepareDepthwise(ctx);
+        else prepareGemm(ctx);
+    }
+
+    void eval(EvalContext& ctx) override
+    {
+        Run run;
+        run.x = ctx.input(0).data<float>();
+        run.y = ctx.output(0).data<float>();
+        run.bias = ctx.hasInput(2) ? ctx.input(2).data<float>() : nullptr;
+        float* scratch = static_cast<float*>(ctx.scratch());
+        if (outSize_ == 0 || batch_ == 0 || cout_ == 0) return;
+        if (path_ == Path::Depthwise) {
+            run.w = ctx.input(1).data<float>();
+            run.scratch = scratch;
+            const Run* r = &run;
+            if (workers_ <= 1) depthwise(*r, 0);
+            else parallelFor(workers_, workers_, 1, [this, r](int64_t b, int64_t e) {
+                for (int64_t t = b; t < e; ++t) depthwise(*r, static_cast<int>(t));
+            });
+            return;
+        }
+        if (packedW_.empty()) {
+            packWeights(ctx.input(1).data<float>(), scratch);
+            run.w = scratch;
+            scratch += aStride_ * groups_;
+        } else {
+            run.w = packedW_.data();
+        }
+        if (path_ == Path::Im2col2d) {   // the padded, phase-split copy of every input channel
+            std::fill(scratch, scratch + paddedFloats_, 0.0f);
+            for (int64_t c = 0; c < batch_ * cin_; ++c)
+                copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
+                           geo_.strides[1], padRows_, padLength_, scratch + c * padPlane_);
+            run.x = scratch;
+            scratch += paddedFloats_;
+        }
+        run.scratch = scratch;
+        const Run* r = &run;
+        if (workers_ <= 1) work(*r, 0);
+        else parallelFor(workers_, workers_, 1, [this, r](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) work(*r, static_cast<int>(t));
+        });
+    }
+
+private:
+    enum class Path { Depthwise, Pointwise, Im2col2d, Im2colNd };
+
+    struct Run {
+        const float* x = nullptr;      // input, or its padded copy (im2col 2-D)
+        float* y = nullptr;
+        const float* w = nullptr;      // packed weights (GEMM paths) or raw weights (depthwise)
+        const float* bias = nullptr;
+        float* scratch = nullptr;      // per-worker buffers
+    };
+
+    void prepareGemm(PrepareContext& ctx)
+    {
+        mk_ = &gemm::bestMicroKernel();
+        const int64_t nr = mk_->nr;
+        const int64_t nPanels = (outSize_ + nr - 1) / nr;
+        // A chunk of output positions fits in L2 once packed, but is at least as wide as the weights
+        // are tall: every chunk streams all the weights once more.
+        const int64_t budgetPanels = std::max<int64_t>(kChunkBytes / (std::max<int64_t>(kSize_, 1) * nr * 4),
+                                                       (coutG_ + nr - 1) / nr);
+        const int64_t perWorker = (nPanels + workers_ - 1) / workers_;
+        chunkPanels_ = std::max<int64_t>(1, std::min(budgetPanels, perWorker));
+        chunks_ = (nPanels + chunkPanels_ - 1) / chunkPanels_;
+        workers_ = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers_, batch_ * groups_ * chunks_)));
+
+        aStride_ = alignFloats(static_cast<int64_t>(gemm::packedASize(*mk_, coutG_, kSize_)));
+        inPlace_ = path_ == Path::Pointwise && kSize_ <= kInPlaceMaxK;
+        chunkFloats_ = inPlace_ ? 0 : alignFloats(kSize_ * chunkPanels_ * nr);
+        const Tensor* wc = ctx.constantInput(1);
+        packedW_.clear();
+        if (wc) {
+            packedW_.assign(static_cast<size_t>(aStride_ * groups_), 0.0f);
+            packWeights(wc->data<float>(), packedW_.data());
+        }
+        paddedFloats_ = 0;
+        if (path_ == Path::Im2col2d) {
+            const int64_t sw = geo_.strides[1];
+            padRows_ = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * geo_.strides[0] + geo_.extent(0));
+            const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
+            padLength_ = (width + sw - 1) / sw;
+            padPlane_ = sw * padRows_ * padLength_;
+            paddedFloats_ = alignFloats(batch_ * cin_ * padPlane_);
+        }
+        const int64_t scratch = (wc ? 0 : aStride_ * groups_) + paddedFloats_ + chunkFloats_ * workers_;
+        if (scratch > 0) ctx.requestScratch(static_cast<size_t>(scratch) * sizeof(float));
+    }
+
+    void packWeights(const float* w, float* dst) const
+    {
+        for (int64_t g = 0; g < groups_; ++g)
+            gemm::packA(*mk_, w + g * coutG_ * kSize_, kSize_, 1, coutG_, kSize_, 1.0f, dst + g * aStride_);
+    }
+
+    // Worker `t` of workers_: takes every workers_-th (image, group, chunk) task.
+    void work(const Run& r, int t) const
+    {
+        const int64_t nr = mk_->nr;
+        const int64_t tasks = batch_ * groups_ * chunks_;
+        const int64_t channelFloats = path_ == Path::Im2col2d ? padPlane_ : inSize_;
+        float* buffer = r.scratch + chunkFloats_ * t;
+        for (int64_t task = t; task < tasks; task += workers_) {
+            const int64_t chunk = task % chunks_;
+            const int64_t g = task / chunks_ % groups_;
+            const int64_t img = task / chunks_ / groups_;
+            const int64_t j0 = chunk * chunkPanels_ * nr;
+            const int64_t cols = std::min(chunkPanels_ * nr, outSize_ - j0);
+            const int64_t panels = (cols + nr - 1) / nr;
+            const float* xg = r.x + (img * cin_ + g * cinG_) * channelFloats;
+            gemm::Problem p;
+            p.m = coutG_;
+            p.n = cols;
+            p.k = kSize_;
+            p.a = r.w + g * aStride_;
+            p.c = r.y + (img * cout_ + g * coutG_) * outSize_ + j0;
+            p.ldc = outSize_;
+            p.rowBias = r.bias ? r.bias + g * coutG_ : nullptr;
+            if (inPlace_) {
+                p.b = xg + j0;
+                p.ldb = inSize_;
+            } else {
+                if (path_ == Path::Pointwise) gemm::packBPanels(*mk_, xg + j0, inSize_, 1, kSize_, cols, 0, panels, buffer);
+                else if (path_ == Path::Im2col2d) im2col2d(xg, j0, cols, buffer);
+                else im2colNd(xg, j0, cols, buffer);
+                p.b = buffer;
+            }
+            gemm::runTiles(*mk_, p, 0, (coutG_ + mk_->mr - 1) / mk_->mr, 0, panels);
+        }
+    }
+
+    // Writes the patches of output positions [j0, j0 + cols) in packed-B layout (kSize_ rows), from
+    // the group's padded, column-phase-split input `x` (padPlane_ floats per channel).
+    void im2col2d(const float* x, int64_t j0, int64_t cols, float* dst) const
+    {
+        const int64_t nr = mk_->nr, kb = gemm::blockK(kSize_), nPad = gemm::roundUp(cols, nr);
+        const int64_t OW = geo_.out[1], len = padLength_, sh = geo_.strides[0], sw = geo_.strides[1];
+        const int64_t kh = geo_.kernel[0], kw = geo_.kernel[1];
+        // Offset of each patch row (channel, ky, kx) of a block from an output's tap-0 input.
+        int64_t rowOffsets[256];   // gemm::blockK() is at most 256
+        Segment segs[64];          // at most nr / OW + 2 per panel
+        for (int64_t pc = 0; pc < kSize_; pc += kb) {
+            const int64_t kc = std::min(kb, kSize_ - pc);
+            for (int64_t p = 0; p < kc; ++p) {
+                const int64_t row = pc + p, ci = row / (kh * kw), ky = row / kw % kh, kx = row % kw;
+                const int64_t c = kx * geo_.dilations[1];
+                rowOffsets[p] = ci * padPlane_ + (c % sw) * padRows_ * len + ky * geo_.dilations[0] * len + c / sw;
+            }
+            for (int64_t q = 0; q * nr < cols; ++q) {
+                const int64_t jq = j0 + q * nr, lanes = std::min(nr, j0 + cols - jq);
+                int nseg = 0;
+                for (int64_t lane = 0, oh = jq / OW, ow = jq % OW; lane < lanes; ++oh, ow = 0) {
+                    const int64_t count = std::min(OW - ow, lanes - lane);
+                    segs[nseg++] = {lane, count, oh * sh * len + ow};
+                    lane += count;
+                }
+                fillPanel(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
+            }
+        }
+    }
+
+    // General N-d version of im2col2d, reading the unpadded input.
+    void im2colNd(const float* x, int64_t j0, int64_t cols, float* dst) const
+    {
+        const int64_t nr = mk_->nr, kb = gemm::blockK(kSize_), nPad = gemm::roundUp(cols, nr);
+        const int rank = geo_.rank();
+        const int64_t taps = geo_.kernelCount();
+        int64_t tap[8], pos[8];
+        for (int64_t p = 0; p < kSize_; ++p) {
+            const int64_t ci = p / taps;
+            for (int64_t rem = p % taps, d = rank - 1; d >= 0; --d) {
+                tap[d] = rem % geo_.kernel[d];
+                rem /= geo_.kernel[d];
+            }
+            const int64_t pc = p / kb * kb, kc = std::min(kb, kSize_ - pc);
+            const float* plane = x + ci * inSize_;
+            for (int64_t q = 0; q * nr < cols; ++q) {
+                float* out = dst + pc * nPad + q * kc * nr + (p - pc) * nr;
+                for (int64_t lane = 0; lane < nr; ++lane) {
+                    const int64_t j = j0 + q * nr + lane;
+                    float v = 0.0f;
+                    if (j < j0 + cols) {
+                        bool inside = true;
+                        int64_t offset = 0;
+                        for (int64_t rem = j, d = rank - 1; d >= 0; --d) {
+                            pos[d] = rem % geo_.out[d];
+                            rem /= geo_.out[d];
+                        }
+                        for (int d = 0; d < rank && inside; ++d) {
+                            const int64_t i = pos[d] * geo_.strides[d] - geo_.padBegin[d] + tap[d] * geo_.dilations[d];
+                            inside = i >= 0 && i < geo_.in[d];
+                            offset = offset * geo_.in[d] + i;
+                        }
+                        if (inside) v = plane[offset];
+                    }
+                    out[lane] = v;
+                }
+            }
+        }
+    }
+
+    // Depthwise: each worker copies one input channel at a time into a zero-bordered buffer split by
+    // stride phase (copyPadded with rows and columns split). In its phase plane every kernel tap reads
+    // the input of output (oh, ow) at a fixed offset from oh * len + ow, so one long loop over the
+    // whole plane computes all outputs (plus a few columns past the right edge, dropped after).
+    void prepareDepthwise(PrepareContext& ctx)
+    {
+        const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
+        const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
+        const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
+        padLength_ = (width + sw - 1) / sw;
+        padRows_ = (height + sh - 1) / sh;
+        padPlane_ = padRows_ * padLength_;
+        dwTaps_.clear();
+        for (int64_t ky = 0; ky < geo_.kernel[0]; ++ky)
+            for (int64_t kx = 0; kx < geo_.kernel[1]; ++kx) {
+                const int64_t r = ky * geo_.dilations[0], c = kx * geo_.dilations[1];
+                dwTaps_.push_back(((r % sh) * sw + c % sw) * padPlane_ + (r / sh) * padLength_ + c / sw);
+            }
+        // Phase planes, then the output plane (with its extra columns).
+        dwOutOffset_ = alignFloats(sh * sw * padPlane_);
+        chunkFloats_ = alignFloats(dwOutOffset_ + geo_.out[0] * padLength_);
+        workers_ = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers_, batch_ * cin_)));
+        ctx.requestScratch(static_cast<size_t>(chunkFloats_ * workers_) * sizeof(float));
+    }
+
+    // Worker `t` of workers_: every workers_-th input channel of the batch.
+    void depthwise(const Run& r, int t) const
+    {
+        const int64_t H = geo_.in[0], W = geo_.in[1], OH = geo_.out[0], OW = geo_.out[1];
+        const int64_t len = padLength_, taps = static_cast<int64_t>(dwTaps_.size());
+        float* buffer = r.scratch + chunkFloats_ * t;
+        float* plane = buffer + dwOutOffset_;
+        std::fill(buffer, buffer + dwOutOffset_, 0.0f);   // the borders stay zero
+        const float* src[kMaxTaps2d];
+        for (int64_t k = 0; k < taps; ++k) src[k] = buffer + dwTaps_[static_cast<size_t>(k)];
+        const int64_t n = (OH - 1) * len + OW;
+        for (int64_t channel = t; channel < batch_ * cin_; channel += workers_) {
+            copyPadded(r.x + channel * H * W, H, W, geo_.padBegin[0], geo_.padBegin[1], geo_.strides[0],
+                       geo_.strides[1], padRows_, len, buffer);
+            const int64_t img = channel / cin_, ci = channel % cin_;
+            for (int64_t m = 0; m < coutG_; ++m) {
+                const int64_t co = ci * coutG_ + m;
+                const float* wk = r.w + co * taps;
+                const float b = r.bias ? r.bias[co] : 0.0f;
+                float* out = r.y + (img * cout_ + co) * OH * OW;
+                float* dst = len == OW ? out : plane;
+                if (taps == 9) {
+                    depthwisePlane9(src, wk, b, dst, n);
+                } else {
+                    std::fill(dst, dst + n, b);
+                    for (int64_t k = 0; k < taps; ++k) depthwisePlaneTap(src[k], wk[k], dst, n);
+                }
+                if (dst != out)
+                    for (int64_t oh = 0; oh < OH; ++oh)
+                        std::memcpy(out + oh * OW, plane + oh * len, static_cast<size_t>(OW) * sizeof(float));
+            }
+        }
+    }
+
+    ConvGeometry geo_;
+    Path path_ = Path::Im2col2d;
+    int64_t batch_ = 0, cin_ = 0, cout_ = 0, groups_ = 1, cinG_ = 0, coutG_ = 0;
+    int64_t inSize_ = 0, outSize_ = 0, kSize_ = 0;
+    int workers_ = 1;
+    // GEMM paths
+    const gemm::MicroKernel* mk_ = nullptr;
+    std::vector<float> packedW_;
+    int64_t aStride_ = 0, chunkPanels_ = 1, chunks_ = 1, chunkFloats_ = 0;
+    bool inPlace_ = false;
+    // Padded, phase-split input planes (im2col 2-D: all channels; depthwise: one per worker).
+    int64_t padRows_ = 0, padLength_ = 0, padPlane_ = 0, paddedFloats_ = 0;
+    // Depthwise
+    std::vector<int64_t> dwTaps_;   // per kernel tap: offset of output 0's input in the buffer
+    int64_t dwOutOffset_ = 0;
+};
+
+} // namespace
+
+void register_conv(KernelRegistry& r)
+{
+    r.add("Conv", "", {DataType::Float32}, make<Conv>);
+}
+
+} // namespace joule::rt

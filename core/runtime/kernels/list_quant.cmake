@@ -1,0 +1,18 @@
+# Quant family: int8/uint8 quantization and integer linear algebra (see runtime/quant_math.h).
+joule_kernel(quantize_linear)
+joule_kernel(dequantize_linear)
+joule_kernel(dynamic_quantize_linear)
+joule_kernel(matmul_integer)
+joule_kernel(qlinear_matmul)
+joule_kernel(conv_integer)
+joule_kernel(qlinear_conv)
+
+# The integer GEMM under MatMulInteger / QLinearMatMul / ConvInteger / QLinearConv (not a kernel;
+# see int_gemm.h). The AVX2 micro-kernels are compiled for AVX2 and chosen at run time.
+target_sources(joule-core PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp TARGET_DIRECTORY joule-core
+    PROPERTIES COMPILE_OPTIONS "-mavx2")
+endif()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The main job, for `make demo`: what each reference model is, and how accurate it is on the real
+# Fashion-MNIST test set, measured by our own engine.
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+joule="$build/bin/joule"
+
+shopt -s nullglob
+models=("$here"/resources/models/*.onnx)
+if ((${#models[@]} == 0)); then
+  echo "demo: no reference models in resources/models (train them with /usr/bin/python3 resources/models/make_models.py)" >&2
+  exit 1
+fi
+
+for f in "${models[@]}"; do
+  echo "== $(basename "$f" .onnx)"
+  "$joule" info "$f"
+  echo
+done
+
+echo "== Accuracy on fashion-mnist:test (10,000 images), measured by the Joule engine"
+printf '%-18s %10s %10s %12s %12s\n' model accuracy correct MACs images/s
+for f in "${models[@]}"; do
+  m=$(basename "$f" .onnx)
+  [[ $m == fmnist_* ]] || continue   # models trained on Fashion-MNIST
+  json=$("$joule" eval "$f" --dataset fashion-mnist:test --json)
+  macs=$("$joule" info "$f" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["macs"])')
+  echo "$json" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("%-18s %9.2f%% %10d %12s %12.0f" % (sys.argv[1], 100 * d["accuracy"], d["correct"], sys.argv[2], d["images_per_s"]))
+' "$m" "$macs"
+done
