@@ -75,6 +75,13 @@ std::string compare(const std::string& name, const Tensor& expected, const Tenso
         return "output '" + name + "': type " + dataTypeName(actual.dtype()) + ", expected " + dataTypeName(expected.dtype());
     if (expected.shape() != actual.shape())
         return "output '" + name + "': shape " + shapeToString(actual.shape()) + ", expected " + shapeToString(expected.shape());
+    if (expected.dtype() == DataType::String) {
+        for (int64_t i = 0; i < expected.numel(); ++i)
+            if (expected.data<std::string>()[i] != actual.data<std::string>()[i])
+                return "output '" + name + "'[" + std::to_string(i) + "] = '" + actual.data<std::string>()[i] +
+                       "', expected '" + expected.data<std::string>()[i] + "'";
+        return {};
+    }
     const bool exact = !isFloating(expected.dtype());
     for (int64_t i = 0; i < expected.numel(); ++i) {
         const double e = expected.asDouble(i), a = actual.asDouble(i);
@@ -89,6 +96,19 @@ std::string compare(const std::string& name, const Tensor& expected, const Tenso
                           static_cast<long long>(i), a, e);
             return buf;
         }
+    }
+    return {};
+}
+
+// compare() for sequences and optionals, element by element.
+std::string compareValue(const std::string& name, const Value& expected, const Value& actual)
+{
+    if (expected.kind == ValueKind::Tensor && actual.kind == ValueKind::Tensor) return compare(name, expected.tensor, actual.tensor);
+    if (expected.kind != actual.kind || expected.elements.size() != actual.elements.size())
+        return "output '" + name + "': " + actual.describe() + ", expected " + expected.describe();
+    for (size_t i = 0; i < expected.elements.size(); ++i) {
+        std::string diff = compareValue(name + "{" + std::to_string(i) + "}", expected.elements[i], actual.elements[i]);
+        if (!diff.empty()) return diff;
     }
     return {};
 }
@@ -123,26 +143,38 @@ CaseResult runCase(const fs::path& dir)
     for (const auto& e : fs::directory_iterator(dir)) {
         if (!e.is_directory() || e.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
         ++sets;
-        std::map<std::string, Tensor> feeds;
+        std::map<std::string, Value> feeds;
         const auto inputs = sortedFiles(e.path(), "input_");
         for (size_t i = 0; i < inputs.size(); ++i) {
             std::string protoName;
+            // Sequences and optionals are read by the declared type of the input at this position.
+            const ValueInfo* byPosition = i < required.size() ? &required[i] : nullptr;
+            if (byPosition && !byPosition->containers.empty()) {
+                Value v = onnx::loadValueProto(inputs[i].string(), *byPosition, &protoName);
+                feeds[graph.isGraphInput(protoName) ? protoName : byPosition->name] = std::move(v);
+                continue;
+            }
             Tensor t = onnx::loadTensorProto(inputs[i].string(), &protoName);
             std::string name = graph.isGraphInput(protoName) ? protoName
-                               : (i < required.size() ? required[i].name : std::string());
+                               : (byPosition ? byPosition->name : std::string());
             if (name.empty()) throw std::runtime_error(inputs[i].filename().string() + " matches no graph input");
-            feeds[name] = asDeclared(t, findValue(graph.inputs(), name));
+            feeds[name] = Value::fromTensor(asDeclared(t, findValue(graph.inputs(), name)));
         }
-        auto outputs = session.run(feeds);
+        auto outputs = session.runValues(feeds);
         const auto expected = sortedFiles(e.path(), "output_");
         for (size_t j = 0; j < expected.size(); ++j) {
+            const ValueInfo* byPosition = j < graph.outputs().size() ? &graph.outputs()[j] : nullptr;
             std::string protoName;
-            Tensor t = onnx::loadTensorProto(expected[j].string(), &protoName);
-            std::string name = outputs.count(protoName) ? protoName
-                               : (j < graph.outputs().size() ? graph.outputs()[j].name : std::string());
+            Value v;
+            if (byPosition && !byPosition->containers.empty())
+                v = onnx::loadValueProto(expected[j].string(), *byPosition, &protoName);
+            else
+                v = Value::fromTensor(onnx::loadTensorProto(expected[j].string(), &protoName));
+            std::string name = outputs.count(protoName) ? protoName : (byPosition ? byPosition->name : std::string());
             auto it = outputs.find(name);
             if (it == outputs.end()) return {r.name, "failed", "no output '" + name + "'"};
-            std::string diff = compare(name, asDeclared(t, findValue(graph.outputs(), name)), it->second);
+            if (v.kind == ValueKind::Tensor) v.tensor = asDeclared(v.tensor, findValue(graph.outputs(), name));
+            std::string diff = compareValue(name, v, it->second);
             if (!diff.empty()) return {r.name, "failed", e.path().filename().string() + ": " + diff};
         }
     }

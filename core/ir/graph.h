@@ -13,6 +13,7 @@
 // Dimensions may be unknown (-1), with an optional symbolic name kept for export.
 
 #include "ir/tensor.h"
+#include "ir/value.h"
 
 #include <map>
 #include <optional>
@@ -35,6 +36,10 @@ struct ValueInfo {
     std::vector<std::string> dimNames;    // symbolic names, same length as shape or empty
     bool hasShape = true;                 // false when the rank itself is unknown
     std::optional<QuantParams> quant;     // quantization of the value, when known
+    // Sequence / optional wrappers around the tensor type, outermost first: {} for a tensor,
+    // {Optional, Sequence} for optional(sequence(tensor(dtype, shape))).
+    std::vector<ValueKind> containers;
+    bool isTensor() const { return containers.empty(); }
 };
 
 struct Attribute {

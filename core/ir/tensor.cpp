@@ -1,5 +1,6 @@
 #include "ir/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -14,6 +15,7 @@ size_t elementSize(DataType type)
     case DataType::Float16: case DataType::BFloat16: case DataType::Int16: case DataType::UInt16: return 2;
     case DataType::Int8: case DataType::UInt8: case DataType::Bool: return 1;
     case DataType::Int4: case DataType::UInt4: case DataType::Undefined: return 0;
+    case DataType::String: return sizeof(std::string);
     }
     return 0;
 }
@@ -31,7 +33,7 @@ constexpr TypeName kTypeNames[] = {
     {DataType::Int4, "int4"}, {DataType::UInt4, "uint4"}, {DataType::Int8, "int8"},
     {DataType::UInt8, "uint8"}, {DataType::Int16, "int16"}, {DataType::UInt16, "uint16"},
     {DataType::Int32, "int32"}, {DataType::UInt32, "uint32"}, {DataType::Int64, "int64"},
-    {DataType::UInt64, "uint64"}, {DataType::Bool, "bool"},
+    {DataType::UInt64, "uint64"}, {DataType::Bool, "bool"}, {DataType::String, "string"},
 };
 } // namespace
 
@@ -57,7 +59,7 @@ bool isFloating(DataType type)
 
 bool isInteger(DataType type)
 {
-    return !isFloating(type) && type != DataType::Bool && type != DataType::Undefined;
+    return !isFloating(type) && type != DataType::Bool && type != DataType::Undefined && type != DataType::String;
 }
 
 float halfToFloat(uint16_t h)
@@ -149,6 +151,14 @@ Tensor::Tensor(DataType type, Shape shape) : type_(type), shape_(std::move(shape
 {
     for (int64_t d : shape_)
         if (d < 0) throw std::invalid_argument("tensor shape " + shapeToString(shape_) + " has an unknown dimension");
+    if (type_ == DataType::String) {
+        // An array of empty strings, destroyed as such.
+        const size_t count = static_cast<size_t>(std::max<int64_t>(numel(), 1));
+        owner_ = std::shared_ptr<std::byte[]>(reinterpret_cast<std::byte*>(new std::string[count]),
+                                              [](std::byte* p) { delete[] reinterpret_cast<std::string*>(p); });
+        data_ = owner_.get();
+        return;
+    }
     const size_t n = std::max<size_t>(bytes(), 1);
     owner_ = std::shared_ptr<std::byte[]>(new std::byte[n]());
     data_ = owner_.get();
@@ -218,15 +228,17 @@ Tensor Tensor::reshaped(Shape shape) const
 Tensor Tensor::clone() const
 {
     Tensor t(type_, shape_);
-    if (bytes()) std::memcpy(t.data_, data_, bytes());
+    if (type_ == DataType::String) std::copy_n(data<std::string>(), numel(), t.data<std::string>());
+    else if (bytes()) std::memcpy(t.data_, data_, bytes());
     t.quant_ = quant_;
     return t;
 }
 
 bool Tensor::sameContents(const Tensor& other) const
 {
-    return type_ == other.type_ && shape_ == other.shape_ &&
-           (bytes() == 0 || std::memcmp(data_, other.data_, bytes()) == 0);
+    if (type_ != other.type_ || shape_ != other.shape_) return false;
+    if (type_ == DataType::String) return std::equal(data<std::string>(), data<std::string>() + numel(), other.data<std::string>());
+    return bytes() == 0 || std::memcmp(data_, other.data_, bytes()) == 0;
 }
 
 } // namespace joule

@@ -9,6 +9,9 @@
 // the same storage; use clone() for a deep copy) or is a view of memory owned by someone else
 // (an arena, a caller's buffer), which must outlive the view. Quantized tensors carry their
 // QuantParams (scale / zero point, per tensor or per channel along `axis`).
+//
+// String tensors (DataType::String) hold std::string objects: data<std::string>() is an array of
+// numel() strings. They are never copied as bytes: clone() and sameContents() copy / compare strings.
 
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +39,7 @@ enum class DataType : uint8_t {
     UInt64,
     Bool,
     BFloat16,
+    String,   // std::string elements (ONNX STRING); owning tensors only, never in an arena
 };
 
 // IEEE half and bfloat16 bit patterns <-> float (round to nearest even).
@@ -44,9 +48,10 @@ uint16_t floatToHalf(float value);
 float bfloat16ToFloat(uint16_t bits);
 uint16_t floatToBfloat16(float value);
 
-// Bytes a tensor of `count` elements of `type` occupies (int4 packs two per byte).
+// Bytes a tensor of `count` elements of `type` occupies (int4 packs two per byte; a string tensor's
+// array of std::string objects, not the characters).
 size_t storageBytes(DataType type, int64_t count);
-// Bytes of one element; 0 for sub-byte types.
+// Bytes of one element; 0 for sub-byte types, sizeof(std::string) for String.
 size_t elementSize(DataType type);
 const char* dataTypeName(DataType type);    // "float32", "int8", ...
 DataType dataTypeFromName(const std::string& name);  // Undefined if unknown
@@ -92,7 +97,8 @@ public:
     template <typename T> const T* data() const { return static_cast<const T*>(data_); }
     template <typename T> std::span<const T> values() const { return {data<T>(), static_cast<size_t>(numel())}; }
 
-    // Element `i` converted to double / int64 (any numeric type; for shape and attribute-like inputs).
+    // Element `i` converted to double / int64 (any numeric type; for shape and attribute-like inputs;
+    // std::logic_error for strings).
     double asDouble(int64_t i) const;
     int64_t asInt64(int64_t i) const;
     std::vector<int64_t> toInt64Vector() const;
@@ -138,5 +144,6 @@ template <> constexpr DataType dataTypeOf<uint32_t>() { return DataType::UInt32;
 template <> constexpr DataType dataTypeOf<int64_t>() { return DataType::Int64; }
 template <> constexpr DataType dataTypeOf<uint64_t>() { return DataType::UInt64; }
 template <> constexpr DataType dataTypeOf<bool>() { return DataType::Bool; }
+template <> constexpr DataType dataTypeOf<std::string>() { return DataType::String; }
 
 } // namespace joule

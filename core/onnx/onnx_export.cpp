@@ -13,8 +13,12 @@ namespace {
 void valueInfoToProto(const ValueInfo& v, ::onnx::ValueInfoProto* p)
 {
     p->set_name(v.name);
-    if (v.dtype == DataType::Undefined && !v.hasShape) return;
-    auto* tt = p->mutable_type()->mutable_tensor_type();
+    if (v.dtype == DataType::Undefined && !v.hasShape && v.containers.empty()) return;
+    ::onnx::TypeProto* type = p->mutable_type();
+    for (ValueKind kind : v.containers)
+        type = kind == ValueKind::Sequence ? type->mutable_sequence_type()->mutable_elem_type()
+                                           : type->mutable_optional_type()->mutable_elem_type();
+    auto* tt = type->mutable_tensor_type();
     tt->set_elem_type(dataTypeToOnnx(v.dtype));
     if (!v.hasShape) return;
     auto* shape = tt->mutable_shape();

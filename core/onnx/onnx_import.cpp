@@ -45,9 +45,22 @@ ValueInfo valueInfoFromProto(const ::onnx::ValueInfoProto& v, const std::string&
         info.hasShape = false;
         return info;
     }
-    if (!v.type().has_tensor_type())
-        throw UnsupportedFeature(origin + ": " + role + " '" + v.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
-    const auto& tt = v.type().tensor_type();
+    // Unwrap sequence(...) and optional(...) down to the tensor type.
+    const ::onnx::TypeProto* type = &v.type();
+    while (type->has_sequence_type() || type->has_optional_type()) {
+        if (type->has_sequence_type()) {
+            info.containers.push_back(ValueKind::Sequence);
+            type = &type->sequence_type().elem_type();
+        } else {
+            info.containers.push_back(ValueKind::Optional);
+            type = &type->optional_type().elem_type();
+        }
+    }
+    if (!type->has_tensor_type())
+        throw UnsupportedFeature(origin + ": " + role + " '" + v.name() + "' is " +
+                                 (type->has_map_type() ? "a map" : type->has_sparse_tensor_type() ? "a sparse tensor" : "of an unknown kind") +
+                                 " (tensors, and sequences / optionals of tensors, are supported)");
+    const auto& tt = type->tensor_type();
     info.dtype = dataTypeFromOnnx(tt.elem_type());
     if (info.dtype == DataType::Undefined && tt.elem_type() != 0)
         throw UnsupportedFeature(origin + ": " + role + " '" + v.name() + "' has unsupported element type " +

@@ -46,4 +46,9 @@ void saveModel(const Graph& graph, const std::string& path);
 // `name` receives the proto's name.
 Tensor loadTensorProto(const std::string& path, std::string* name = nullptr);
 
+// A serialized onnx.TensorProto, SequenceProto or OptionalProto, as `type` (a graph input or output
+// of the model) says: a tensor when type.containers is empty, else the sequence / optional. Throws
+// ModelError naming the file when the file does not hold that kind of value.
+Value loadValueProto(const std::string& path, const ValueInfo& type, std::string* name = nullptr);
+
 } // namespace joule::onnx

@@ -1,6 +1,8 @@
 #include "onnx/tensor_proto.h"
 #include "onnx/onnx_io.h"
 
+#include <onnx/onnx-data_pb.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,7 @@ DataType dataTypeFromOnnx(int32_t t)
     case TensorProto::INT64: return DataType::Int64;
     case TensorProto::UINT64: return DataType::UInt64;
     case TensorProto::BOOL: return DataType::Bool;
+    case TensorProto::STRING: return DataType::String;
     case 22: return DataType::Int4;    // INT4 (ONNX 1.16)
     case 21: return DataType::UInt4;   // UINT4
     default: return DataType::Undefined;
@@ -48,6 +51,7 @@ int32_t dataTypeToOnnx(DataType t)
     case DataType::Int64: return TensorProto::INT64;
     case DataType::UInt64: return TensorProto::UINT64;
     case DataType::Bool: return TensorProto::BOOL;
+    case DataType::String: return TensorProto::STRING;
     case DataType::Int4: return 22;
     case DataType::UInt4: return 21;
     case DataType::Undefined: break;
@@ -133,6 +137,16 @@ Tensor tensorFromProto(const TensorProto& proto, const std::string& baseDir, con
         if (d < 0) throw ModelError(where + ": field 'dims' has a negative dimension " + shapeToString(shape));
     Tensor out(type, shape);
 
+    if (type == DataType::String) {
+        // Strings live only in string_data (raw_data and external data cannot hold them).
+        if (proto.data_location() == TensorProto::EXTERNAL || proto.has_raw_data())
+            throw ModelError(where + ": a STRING tensor must keep its values in field 'string_data'");
+        if (static_cast<int64_t>(proto.string_data_size()) != out.numel())
+            throw ModelError(where + ": field 'string_data' has " + std::to_string(proto.string_data_size()) +
+                             " values, the shape " + shapeToString(shape) + " needs " + std::to_string(out.numel()));
+        for (int64_t i = 0; i < out.numel(); ++i) out.data<std::string>()[i] = proto.string_data(static_cast<int>(i));
+        return out;
+    }
     if (proto.data_location() == TensorProto::EXTERNAL) {
         readExternal(out, proto, baseDir, where);
     } else if (proto.has_raw_data()) {
@@ -158,6 +172,10 @@ void tensorToProto(const Tensor& tensor, const std::string& name, TensorProto* p
     proto->set_name(name);
     proto->set_data_type(dataTypeToOnnx(tensor.dtype()));
     for (int64_t d : tensor.shape()) proto->add_dims(d);
+    if (tensor.dtype() == DataType::String) {
+        for (const std::string& v : tensor.values<std::string>()) proto->add_string_data(v);
+        return;
+    }
     proto->set_raw_data(std::string(static_cast<const char*>(tensor.raw()), tensor.bytes()));
 }
 
@@ -170,6 +188,72 @@ Tensor loadTensorProto(const std::string& path, std::string* name)
     if (!proto.ParseFromString(bytes)) throw ModelError(path + ": not a serialized onnx.TensorProto");
     if (name) *name = proto.name();
     return tensorFromProto(proto, fs::path(path).parent_path().string(), path);
+}
+
+namespace {
+
+Value valueFromSequence(const ::onnx::SequenceProto& seq, const std::vector<ValueKind>& containers, size_t level,
+                        const std::string& where);
+
+// The value at containers[level...] (a tensor when level == containers.size()) from an
+// OptionalProto / SequenceProto's alternatives.
+Value valueFromOptional(const ::onnx::OptionalProto& opt, const std::vector<ValueKind>& containers, size_t level,
+                        const std::string& where)
+{
+    using O = ::onnx::OptionalProto;
+    if (opt.elem_type() == O::UNDEFINED) return Value::optional(std::nullopt);
+    const bool innerTensor = level + 1 == containers.size();
+    if (innerTensor) {
+        if (opt.elem_type() != O::TENSOR || !opt.has_tensor_value())
+            throw ModelError(where + ": the optional should hold a tensor");
+        return Value::optional(Value::fromTensor(tensorFromProto(opt.tensor_value(), {}, where)));
+    }
+    if (containers[level + 1] == ValueKind::Sequence) {
+        if (opt.elem_type() != O::SEQUENCE || !opt.has_sequence_value())
+            throw ModelError(where + ": the optional should hold a sequence");
+        return Value::optional(valueFromSequence(opt.sequence_value(), containers, level + 1, where));
+    }
+    if (opt.elem_type() != O::OPTIONAL || !opt.has_optional_value())
+        throw ModelError(where + ": the optional should hold an optional");
+    return Value::optional(valueFromOptional(opt.optional_value(), containers, level + 1, where));
+}
+
+Value valueFromSequence(const ::onnx::SequenceProto& seq, const std::vector<ValueKind>& containers, size_t level,
+                        const std::string& where)
+{
+    std::vector<Value> elements;
+    const bool innerTensor = level + 1 == containers.size();
+    if (innerTensor) {
+        for (int i = 0; i < seq.tensor_values_size(); ++i)
+            elements.push_back(Value::fromTensor(tensorFromProto(seq.tensor_values(i), {}, where + " element " + std::to_string(i))));
+    } else if (containers[level + 1] == ValueKind::Sequence) {
+        for (int i = 0; i < seq.sequence_values_size(); ++i)
+            elements.push_back(valueFromSequence(seq.sequence_values(i), containers, level + 1, where));
+    } else {
+        for (int i = 0; i < seq.optional_values_size(); ++i)
+            elements.push_back(valueFromOptional(seq.optional_values(i), containers, level + 1, where));
+    }
+    return Value::sequence(std::move(elements));
+}
+
+} // namespace
+
+Value loadValueProto(const std::string& path, const ValueInfo& type, std::string* name)
+{
+    if (type.containers.empty()) return Value::fromTensor(loadTensorProto(path, name));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ModelError(path + ": cannot open file");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (type.containers.front() == ValueKind::Sequence) {
+        ::onnx::SequenceProto seq;
+        if (!seq.ParseFromString(bytes)) throw ModelError(path + ": not a serialized onnx.SequenceProto");
+        if (name) *name = seq.name();
+        return valueFromSequence(seq, type.containers, 0, path);
+    }
+    ::onnx::OptionalProto opt;
+    if (!opt.ParseFromString(bytes)) throw ModelError(path + ": not a serialized onnx.OptionalProto");
+    if (name) *name = opt.name();
+    return valueFromOptional(opt, type.containers, 0, path);
 }
 
 } // namespace joule::onnx

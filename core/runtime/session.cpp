@@ -99,6 +99,37 @@ Session::Session(Graph graph, SessionOptions options, const KernelRegistry& regi
     graph_.validate();
     order_ = graph_.topologicalOrder();
 
+    // Sequence and optional values: from the graph inputs, through Identity nodes.
+    for (const auto& in : graph_.inputs())
+        if (!in.containers.empty()) containerValues_[in.name] = in.containers;
+    if (!containerValues_.empty()) {
+        std::vector<int> tensorOrder;
+        for (int idx : order_) {
+            const Node& n = graph_.nodes()[static_cast<size_t>(idx)];
+            const std::string* containerInput = nullptr;
+            for (const auto& in : n.inputs)
+                if (containerValues_.count(in)) containerInput = &in;
+            if (!containerInput) {
+                tensorOrder.push_back(idx);
+                continue;
+            }
+            if (n.opType != "Identity" || !n.domain.empty() || n.inputs.size() != 1 || n.outputs.size() != 1) {
+                const std::string kinds = valueKindName(containerValues_.at(*containerInput).front());
+                throw UnsupportedOpsError(n.describe() + ": input '" + *containerInput + "' is a " + kinds +
+                                              "; only Identity passes sequences and optionals",
+                                          {n.opType});
+            }
+            containerValues_[n.outputs[0]] = containerValues_.at(n.inputs[0]);
+            containerAliases_.emplace_back(n.outputs[0], n.inputs[0]);
+        }
+        order_ = std::move(tensorOrder);
+    }
+    std::set<std::string> read;
+    for (const Node& n : graph_.nodes()) read.insert(n.inputs.begin(), n.inputs.end());
+    for (const auto& out : graph_.outputs()) read.insert(out.name);
+    for (const auto& in : graph_.inputs())
+        if (!read.count(in.name)) unreadInputs_.insert(in.name);
+
     std::vector<std::string> missing;
     std::string message;
     std::set<std::string> seen;
@@ -147,12 +178,20 @@ const Tensor* Session::constantValue(const std::string& name) const
 void Session::checkFeeds(const std::map<std::string, Tensor>& inputs) const
 {
     for (const auto& decl : graph_.inputs()) {
+        if (!decl.containers.empty()) {
+            if (inputs.count(decl.name))
+                throw KernelError("input '" + decl.name + "' is a " + valueKindName(decl.containers.front()) +
+                                  ", not a tensor");
+            continue;   // fed through runValues()
+        }
         auto it = inputs.find(decl.name);
         if (it == inputs.end()) {
             if (graph_.initializer(decl.name)) continue;
             throw KernelError("input '" + decl.name + "' is required but was not given");
         }
-        const std::string why = feedMismatch(decl, it->second);
+        ValueInfo checked = decl;
+        if (unreadInputs_.count(decl.name)) checked.hasShape = false;   // no node reads it: type only
+        const std::string why = feedMismatch(checked, it->second);
         if (!why.empty()) throw KernelError(why);
     }
     for (const auto& [name, t] : inputs)
@@ -298,6 +337,11 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
         for (size_t o = 0; o < node.outputs.size(); ++o) {
             if (node.outputs[o].empty()) continue;
             const TensorInfo& info = steps_[static_cast<size_t>(s)].outputs[o];
+            if (info.dtype == DataType::String) {
+                // std::string objects cannot live in the byte arena: each string value owns its storage.
+                arenaViews_[node.outputs[o]] = Tensor(info.dtype, info.shape);
+                continue;
+            }
             bufferOf_[node.outputs[o]] = requests.size();
             requests.push_back({storageBytes(info.dtype, info.numel()), s, s});
         }
@@ -367,11 +411,59 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
 
     std::map<std::string, Tensor> results;
     for (const auto& decl : graph_.outputs()) {
+        if (containerValues_.count(decl.name)) continue;   // returned by runValues()
         if (auto v = views.find(decl.name); v != views.end()) results[decl.name] = v->second.clone();
         else if (auto f = inputs.find(decl.name); f != inputs.end()) results[decl.name] = f->second.clone();
         else if (auto c = constants_.find(decl.name); c != constants_.end()) results[decl.name] = c->second.clone();
         else throw KernelError("graph output '" + decl.name + "' was not computed");
     }
+    return results;
+}
+
+namespace {
+
+// Whether `v` has the shape of containers[level...] around a tensor.
+bool matchesContainers(const Value& v, const std::vector<ValueKind>& containers, size_t level)
+{
+    if (level == containers.size()) return v.kind == ValueKind::Tensor;
+    if (v.kind != containers[level]) return false;
+    for (const Value& e : v.elements)
+        if (!matchesContainers(e, containers, level + 1)) return false;
+    return true;
+}
+
+} // namespace
+
+std::map<std::string, Value> Session::runValues(const std::map<std::string, Value>& inputs)
+{
+    std::map<std::string, Tensor> tensors;
+    std::map<std::string, Value> containers;
+    for (const auto& [name, v] : inputs) {
+        auto decl = containerValues_.find(name);
+        if (decl == containerValues_.end()) {
+            if (v.kind != ValueKind::Tensor)
+                throw KernelError("input '" + name + "' expects a tensor, got " + v.describe());
+            tensors[name] = v.tensor;
+            continue;
+        }
+        if (!matchesContainers(v, decl->second, 0))
+            throw KernelError("input '" + name + "' expects a " + valueKindName(decl->second.front()) + " of the declared kind, got " +
+                              v.describe());
+        containers[name] = v;
+    }
+    for (const auto& decl : graph_.inputs())
+        if (!decl.containers.empty() && !containers.count(decl.name))
+            throw KernelError("input '" + decl.name + "' is required but was not given");
+
+    std::map<std::string, Value> results;
+    const bool needTensors = !order_.empty() ||
+                             std::any_of(graph_.outputs().begin(), graph_.outputs().end(),
+                                         [&](const ValueInfo& o) { return !containerValues_.count(o.name); });
+    if (needTensors)
+        for (auto& [name, t] : run(tensors)) results[name] = Value::fromTensor(std::move(t));
+    for (const auto& [out, in] : containerAliases_) containers[out] = containers.at(in);
+    for (const auto& decl : graph_.outputs())
+        if (auto c = containers.find(decl.name); c != containers.end()) results[decl.name] = c->second.clone();
     return results;
 }
 

@@ -66,8 +66,14 @@ public:
     const Graph& graph() const { return graph_; }
 
     // Runs the graph. Every required graph input must be fed with the declared type and a shape
-    // compatible with the declared one (KernelError otherwise, naming the input).
+    // compatible with the declared one (KernelError otherwise, naming the input). An input that no
+    // node reads is checked for its type only. Returns the tensor outputs.
     std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+    // Like run(), for graphs whose inputs or outputs include sequences or optionals (ValueInfo::
+    // containers). Such values pass through Identity nodes; any other node reading one is rejected
+    // by the constructor (UnsupportedOpsError).
+    std::map<std::string, Value> runValues(const std::map<std::string, Value>& inputs);
 
     // Prepares (or reuses) the plan for these inputs without running it.
     void prepare(const std::map<std::string, Tensor>& inputs);
@@ -95,7 +101,10 @@ private:
     Graph graph_;
     SessionOptions options_;
     const KernelRegistry& registry_;
-    std::vector<int> order_;
+    std::vector<int> order_;                            // nodes computing tensors, in order
+    std::map<std::string, std::vector<ValueKind>> containerValues_;   // sequence/optional values
+    std::vector<std::pair<std::string, std::string>> containerAliases_;   // Identity: (output, input)
+    std::set<std::string> unreadInputs_;                 // graph inputs no node reads
     Observer observer_;
 
     // Current plan.

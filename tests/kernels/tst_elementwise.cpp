@@ -5,6 +5,7 @@
 
 #include <QtTest>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -119,7 +120,11 @@ private slots:
     void castFloat16ToFloatIsExact();
     void castDoubleToFloat16RoundsOnce();
     void castLikeTakesTypeOfSecondInput();
-    void castRejectsStringTarget();
+    void castFloatToStringIsShortestRoundTrip();
+    void castStringToNumbersParsesSpecForms();
+    void castStringRejectsNonNumberNamingElement();
+    void castBoolToStringIsUnsupported();
+    void castFloatToBfloat16Truncates();
     // Identity, Dropout, Expand
     void identityCopiesInt64();
     void dropoutInferenceIsIdentityWithTrueMask();
@@ -632,9 +637,67 @@ void TestElementwiseKernels::castLikeTakesTypeOfSecondInput()
     CHECK_TENSOR(y, double, {2}, {1.5, -7.25});
 }
 
-void TestElementwiseKernels::castRejectsStringTarget()
+void TestElementwiseKernels::castFloatToStringIsShortestRoundTrip()
 {
-    QVERIFY_THROWS_EXCEPTION(rt::UnsupportedError, runOp("Cast", {{"x", floats({1}, {1})}}, {{"to", intAttr(8)}}));
+    const float inf = std::numeric_limits<float>::infinity();
+    auto y = runOp("Cast", {{"x", floats({6}, {0.039187793f, 1e-5f, -2.5f, inf, -inf, std::nanf("")})}}, {{"to", intAttr(8)}})[0];
+    QCOMPARE(y.dtype(), DataType::String);
+    QCOMPARE(std::vector<std::string>(y.data<std::string>(), y.data<std::string>() + 6),
+             (std::vector<std::string>{"0.039187793", "1e-05", "-2.5", "INF", "-INF", "NaN"}));
+    auto z = runOp("Cast", {{"x", tensor<int64_t>({2}, {-9, int64_t(1) << 50})}}, {{"to", intAttr(8)}})[0];
+    QCOMPARE(z.data<std::string>()[1], std::string("1125899906842624"));
+}
+
+void TestElementwiseKernels::castStringToNumbersParsesSpecForms()
+{
+    Tensor s(DataType::String, {6});
+    const char* text[6] = {"3.14", "1e-5", "1E8", "+INF", "-INF", "NaN"};
+    for (int i = 0; i < 6; ++i) s.data<std::string>()[i] = text[i];
+    auto y = runOp("Cast", {{"x", s}}, {{"to", intAttr(1)}})[0];
+    QCOMPARE(y.dtype(), DataType::Float32);
+    const float* v = y.data<float>();
+    QCOMPARE(v[0], 3.14f);
+    QCOMPARE(v[1], 1e-5f);
+    QCOMPARE(v[2], 1e8f);
+    QVERIFY(std::isinf(v[3]) && v[3] > 0);
+    QVERIFY(std::isinf(v[4]) && v[4] < 0);
+    QVERIFY(std::isnan(v[5]));
+    Tensor ints(DataType::String, {2});
+    ints.data<std::string>()[0] = "42";
+    ints.data<std::string>()[1] = "-7";
+    CHECK_TENSOR(runOp("Cast", {{"x", ints}}, {{"to", intAttr(7)}})[0], int64_t, {2}, {42, -7});
+}
+
+void TestElementwiseKernels::castStringRejectsNonNumberNamingElement()
+{
+    Tensor s(DataType::String, {3});
+    s.data<std::string>()[0] = "1";
+    s.data<std::string>()[1] = "2";
+    s.data<std::string>()[2] = "3 apples";
+    try {
+        runOp("Cast", {{"x", s}}, {{"to", intAttr(1)}});
+        QFAIL("no error for a string that is not a number");
+    } catch (const std::exception& e) {
+        const std::string msg = e.what();
+        QVERIFY2(msg.find("element 2") != std::string::npos && msg.find("'3 apples'") != std::string::npos, e.what());
+    }
+}
+
+void TestElementwiseKernels::castBoolToStringIsUnsupported()
+{
+    QVERIFY_THROWS_EXCEPTION(rt::UnsupportedError, runOp("Cast", {{"x", bools({1}, {true})}}, {{"to", intAttr(8)}}));
+}
+
+void TestElementwiseKernels::castFloatToBfloat16Truncates()
+{
+    // 1 + 2^-7 + 2^-8 is 0x3F80C000: truncation keeps 0x3F80 (rounding would give 0x3F81); a
+    // negative value truncates toward zero in magnitude; NaN stays a quiet NaN.
+    const float x[3] = {std::bit_cast<float>(0x3F80C000u), std::bit_cast<float>(0xC0A0FFFFu), std::nanf("")};
+    auto y = runOp("Cast", {{"x", floats({3}, {x[0], x[1], x[2]})}}, {{"to", intAttr(16)}})[0];
+    QCOMPARE(y.dtype(), DataType::BFloat16);
+    QCOMPARE(y.data<uint16_t>()[0], uint16_t(0x3F80));
+    QCOMPARE(y.data<uint16_t>()[1], uint16_t(0xC0A0));
+    QCOMPARE(y.data<uint16_t>()[2] & 0x7FC0, 0x7FC0);
 }
 
 // ---------------------------------------------------------------------------------------------

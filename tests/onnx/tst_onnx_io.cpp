@@ -596,6 +596,52 @@ private slots:
         QVERIFY(std::memcmp(payload.data(), t.raw(), t.bytes()) == 0);
     }
 
+    void sequenceAndOptionalTypesSurviveARoundTrip()
+    {
+        // The suite's optional(sequence(float [5])) Identity model and its OptionalProto data.
+        const std::string dir = std::string(kTestData) + "/node/test_identity_opt";
+        const Graph g = joule::onnx::loadModel(dir + "/model.onnx");
+        QCOMPARE(g.inputs().size(), size_t(1));
+        QVERIFY(g.inputs()[0].containers == (std::vector<ValueKind>{ValueKind::Optional, ValueKind::Sequence}));
+        QCOMPARE(g.inputs()[0].dtype, DataType::Float32);
+        QCOMPARE(g.inputs()[0].shape, (Shape{5}));
+        const Graph back = joule::onnx::loadModelFromBytes(joule::onnx::serializeModel(g), path("opt.onnx"));
+        QVERIFY(back.outputs()[0].containers == g.outputs()[0].containers);
+        const Value v = joule::onnx::loadValueProto(dir + "/test_data_set_0/input_0.pb", g.inputs()[0]);
+        QVERIFY(v.hasElement());
+        QCOMPARE(v.elements[0].kind, ValueKind::Sequence);
+        QVERIFY(!v.elements[0].elements.empty());
+        QCOMPARE(v.elements[0].elements[0].tensor.shape(), (Shape{5}));
+        // Read as the wrong kind: an error naming the file.
+        ValueInfo asSequence = g.inputs()[0];
+        asSequence.containers = {ValueKind::Sequence};
+        try {
+            const Value wrong = joule::onnx::loadValueProto(dir + "/test_data_set_0/input_0.pb", asSequence);
+            QVERIFY2(wrong.elements.empty(), "an OptionalProto read as a sequence must not yield elements");
+        } catch (const joule::onnx::ModelError& e) {
+            QVERIFY2(std::string(e.what()).find("input_0.pb") != std::string::npos, e.what());
+        }
+    }
+
+    void stringInitializerSurvivesARoundTrip()
+    {
+        Graph g;
+        g.opsetImports[""] = 13;
+        Tensor words(DataType::String, {3});
+        words.data<std::string>()[0] = "joule";
+        words.data<std::string>()[1] = "";
+        words.data<std::string>()[2] = std::string("a\0b", 3);
+        g.addInput({"x", DataType::String, {3}});
+        g.setInitializer("w", words);
+        g.addNode({.name = "c", .opType = "Cast", .inputs = {"x"}, .outputs = {"y"}, .attributes = {{"to", [] { Attribute a; a.i = 1; return a; }()}}});
+        g.addOutput({"y", DataType::Float32, {3}});
+        const Graph back = joule::onnx::loadModelFromBytes(joule::onnx::serializeModel(g), path("strings.onnx"));
+        QVERIFY(back.initializer("w"));
+        QVERIFY(back.initializer("w")->sameContents(words));
+        QVERIFY(back.initializer("w")->clone().sameContents(words));
+        QCOMPARE(back.inputs()[0].dtype, DataType::String);
+    }
+
     void loadTensorProtoRejectsGarbage()
     {
         const std::string file = path("garbage.pb");

@@ -8,7 +8,7 @@
 
 #include <QtTest>
 
-#include <cmath>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -337,6 +337,61 @@ private slots:
         QCOMPARE(s.run({{"x", ramp({5, 3}, -7, 1)}}).at("y").shape(), (Shape{5, 3}));
         const std::string msg = messageOf<KernelError>([&] { s.run({{"x", ramp({5, 4}, -7, 1)}}); });
         QVERIFY2(contains(msg, "'x'"), msg.c_str());
+    }
+
+    void inputNoNodeReadsIsCheckedForTypeOnly()
+    {
+        // 'hint' is declared [3,4] but nothing reads it: any shape is accepted, a wrong type is not.
+        Graph g = reluChain(1, {2});
+        g.addInput({"hint", DataType::Float32, {3, 4}});
+        Session s(g);
+        QCOMPARE(s.run({{"x", ramp({2}, -1, 2)}, {"hint", ramp({1}, 0, 0)}}).at("y").shape(), (Shape{2}));
+        const std::string msg = messageOf<KernelError>([&] { s.run({{"x", ramp({2}, -1, 2)}, {"hint", Tensor(DataType::Int32, {3, 4})}}); });
+        QVERIFY2(contains(msg, "'hint'") && contains(msg, "int32"), msg.c_str());
+    }
+
+    void sequencesAndOptionalsPassThroughIdentity()
+    {
+        // seq -> Identity -> seq_out ; opt -> Identity -> opt_out ; x -> Relu -> y
+        Graph g = reluChain(1, {3});
+        ValueInfo seq{"seq", DataType::Float32, {2}};
+        seq.containers = {ValueKind::Sequence};
+        ValueInfo opt{"opt", DataType::Float32, {2}};
+        opt.containers = {ValueKind::Optional, ValueKind::Sequence};
+        g.addInput(seq);
+        g.addInput(opt);
+        g.addNode(op("id1", "Identity", {"seq"}, "seq_out"));
+        g.addNode(op("id2", "Identity", {"opt"}, "opt_out"));
+        seq.name = "seq_out";
+        opt.name = "opt_out";
+        g.addOutput(seq);
+        g.addOutput(opt);
+        Session s(g);
+        const Value in = Value::sequence({Value::fromTensor(ramp({2}, 1, 1)), Value::fromTensor(ramp({2}, -3, 1))});
+        auto out = s.runValues({{"x", Value::fromTensor(ramp({3}, -1, 1))}, {"seq", in}, {"opt", Value::optional(std::nullopt)}});
+        QVERIFY(out.at("seq_out").sameContents(in));
+        QVERIFY(out.at("opt_out").kind == ValueKind::Optional && !out.at("opt_out").hasElement());
+        QCOMPARE(out.at("y").tensor.data<float>()[2], 1.0f);
+        // An owning copy: the result does not alias the input's tensors.
+        QVERIFY(out.at("seq_out").elements[0].tensor.raw() != in.elements[0].tensor.raw());
+        // A sequence where an optional is declared is rejected, naming the input.
+        const std::string msg = messageOf<KernelError>([&] {
+            s.runValues({{"x", Value::fromTensor(ramp({3}, -1, 1))}, {"seq", in}, {"opt", in}});
+        });
+        QVERIFY2(contains(msg, "'opt'") && contains(msg, "optional"), msg.c_str());
+    }
+
+    void nonIdentityOpOnASequenceIsUnsupported()
+    {
+        Graph g;
+        g.opsetImports[""] = 17;
+        ValueInfo seq{"seq", DataType::Float32, {2}};
+        seq.containers = {ValueKind::Sequence};
+        g.addInput(seq);
+        g.addNode(op("r", "Relu", {"seq"}, "y"));
+        g.addOutput(anyShape("y"));
+        const std::string msg = messageOf<UnsupportedOpsError>([&] { Session s(g); });
+        QVERIFY2(contains(msg, "Relu 'r'") && contains(msg, "'seq'") && contains(msg, "sequence"), msg.c_str());
     }
 
     void observerSeesEveryComputedTensor()
