@@ -29,27 +29,7 @@ struct DivOp {
     }
 };
 
-template <typename T, typename Op>
-class BinaryArith final : public Kernel {
-public:
-    void prepare(PrepareContext& ctx) override
-    {
-        if (ctx.input(1).dtype != ctx.input(0).dtype)
-            throw KernelError(std::string("inputs have different types (") + dataTypeName(ctx.input(0).dtype) +
-                              " and " + dataTypeName(ctx.input(1).dtype) + ")");
-        plan_.build({ctx.input(0).shape, ctx.input(1).shape});
-        ctx.setOutput(0, ctx.input(0).dtype, plan_.outputShape());
-    }
-
-    void eval(EvalContext& ctx) override
-    {
-        broadcastBinary(plan_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), ctx.output(0).data<T>(), Op{},
-                        ctx.threads());
-    }
-
-private:
-    BroadcastPlan<2> plan_;
-};
+template <typename T, typename Op> using BinaryArith = ew::BinaryKernel<T, T, Op>;
 
 template <typename T> using AddKernel = BinaryArith<T, AddOp>;
 template <typename T> using SubKernel = BinaryArith<T, SubOp>;

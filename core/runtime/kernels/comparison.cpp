@@ -21,27 +21,7 @@ struct LessOrEqualOp {
     template <typename T> bool operator()(T a, T b) const { return a <= b; }
 };
 
-template <typename T, typename Op>
-class Comparison final : public Kernel {
-public:
-    void prepare(PrepareContext& ctx) override
-    {
-        if (ctx.input(1).dtype != ctx.input(0).dtype)
-            throw KernelError(std::string("inputs have different types (") + dataTypeName(ctx.input(0).dtype) +
-                              " and " + dataTypeName(ctx.input(1).dtype) + ")");
-        plan_.build({ctx.input(0).shape, ctx.input(1).shape});
-        ctx.setOutput(0, DataType::Bool, plan_.outputShape());
-    }
-
-    void eval(EvalContext& ctx) override
-    {
-        broadcastBinary(plan_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), ctx.output(0).data<bool>(), Op{},
-                        ctx.threads());
-    }
-
-private:
-    BroadcastPlan<2> plan_;
-};
+template <typename T, typename Op> using Comparison = ew::BinaryKernel<T, bool, Op>;
 
 template <typename T> using EqualKernel = Comparison<T, EqualOp>;
 template <typename T> using GreaterKernel = Comparison<T, GreaterOp>;

@@ -112,4 +112,28 @@ private:
     Op op_{};
 };
 
+// y = op(a, b) with numpy broadcasting for two inputs of the same type T; y is of type Out (T for
+// arithmetic, bool for comparisons). Op: `Out operator()(T, T) const`.
+template <typename T, typename Out, typename Op>
+class BinaryKernel final : public Kernel {
+public:
+    void prepare(PrepareContext& ctx) override
+    {
+        if (ctx.input(1).dtype != ctx.input(0).dtype)
+            throw KernelError(std::string("inputs have different types (") + dataTypeName(ctx.input(0).dtype) +
+                              " and " + dataTypeName(ctx.input(1).dtype) + ")");
+        plan_.build({ctx.input(0).shape, ctx.input(1).shape});
+        ctx.setOutput(0, dataTypeOf<Out>(), plan_.outputShape());
+    }
+
+    void eval(EvalContext& ctx) override
+    {
+        broadcastBinary(plan_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), ctx.output(0).data<Out>(), Op{},
+                        ctx.threads());
+    }
+
+private:
+    BroadcastPlan<2> plan_;
+};
+
 } // namespace joule::rt::ew

@@ -1,53 +1,23 @@
 // GlobalAveragePool: the mean of each channel over all spatial positions; [N, C, d...] -> [N, C, 1...].
-#include "runtime/registry.h"
+#include "runtime/kernels/global_pool.h"
 
 namespace joule::rt {
 namespace {
 
-class GlobalAveragePool final : public Kernel {
-public:
-    void prepare(PrepareContext& ctx) override
+struct MeanOfPlane {
+    template <typename T> static T reduce(const T* x, int64_t size)
     {
-        const TensorInfo& x = ctx.input(0);
-        if (x.rank() < 2) throw KernelError("input X must have shape [N, C, ...], got " + shapeToString(x.shape));
-        type_ = x.dtype;
-        planes_ = x.shape[0] * x.shape[1];
-        size_ = elementCount(Shape(x.shape.begin() + 2, x.shape.end()));
-        Shape y(x.shape.size(), 1);
-        y[0] = x.shape[0];
-        y[1] = x.shape[1];
-        ctx.setOutput(0, type_, y);
+        T sum = T(0);
+        for (int64_t i = 0; i < size; ++i) sum += x[i];
+        return size > 0 ? sum / static_cast<T>(size) : T(0);
     }
-
-    void eval(EvalContext& ctx) override
-    {
-        if (type_ == DataType::Float64) run<double>(ctx);
-        else run<float>(ctx);
-    }
-
-private:
-    template <typename T>
-    void run(EvalContext& ctx) const
-    {
-        const T* x = ctx.input(0).data<T>();
-        T* y = ctx.output(0).data<T>();
-        for (int64_t p = 0; p < planes_; ++p) {
-            const T* xp = x + p * size_;
-            T sum = T(0);
-            for (int64_t i = 0; i < size_; ++i) sum += xp[i];
-            y[p] = size_ > 0 ? sum / static_cast<T>(size_) : T(0);
-        }
-    }
-
-    DataType type_ = DataType::Float32;
-    int64_t planes_ = 0, size_ = 0;
 };
 
 } // namespace
 
 void register_global_average_pool(KernelRegistry& r)
 {
-    r.add("GlobalAveragePool", "", {DataType::Float32, DataType::Float64}, make<GlobalAveragePool>);
+    r.add("GlobalAveragePool", "", {DataType::Float32, DataType::Float64}, make<GlobalPool<MeanOfPlane>>);
 }
 
 } // namespace joule::rt
