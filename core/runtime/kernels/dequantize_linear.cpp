@@ -2,6 +2,7 @@
 // Per tensor (scalar scale), or from opset 13 per axis (1-D scale with one value per slice along
 // `axis`, default 1). x is int8, uint8, int16, uint16 or int32 (int32 has no zero point, or 0).
 // The difference is exact in int64 and converted to float once, then multiplied in float.
+#include "runtime/kernels/quant_axis.h"
 #include "runtime/registry.h"
 
 namespace joule::rt {
@@ -21,25 +22,7 @@ public:
             if (ctx.input(2).numel() != count)
                 throw KernelError("x_zero_point has " + std::to_string(ctx.input(2).numel()) + " values, x_scale " + std::to_string(count));
         }
-        outer_ = 1;
-        channels_ = 1;
-        inner_ = x.numel();
-        if (count != 1) {
-            if (ctx.opset() < 13 || scale.rank() != 1)
-                throw KernelError("x_scale must be a scalar (per-tensor) or, from opset 13, a 1-D per-axis tensor");
-            const int rank = x.rank();
-            int64_t axis = ctx.attrInt("axis", 1);
-            if (axis < -rank || axis >= rank)
-                throw KernelError("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
-            if (axis < 0) axis += rank;
-            if (x.shape[axis] != count)
-                throw KernelError("x_scale has " + std::to_string(count) + " values but axis " + std::to_string(axis) +
-                                  " has size " + std::to_string(x.shape[axis]));
-            outer_ = inner_ = 1;
-            for (int d = 0; d < axis; ++d) outer_ *= x.shape[d];
-            for (int d = static_cast<int>(axis) + 1; d < rank; ++d) inner_ *= x.shape[d];
-            channels_ = count;
-        }
+        axis_ = QuantAxis::plan(ctx, x, scale, "x_scale");
         ctx.setOutput(0, DataType::Float32, x.shape);
     }
 
@@ -49,18 +32,18 @@ public:
         const float* scale = ctx.input(1).data<float>();
         const X* zero = ctx.hasInput(2) ? ctx.input(2).data<X>() : nullptr;
         float* y = ctx.output(0).data<float>();
-        for (int64_t o = 0; o < outer_; ++o)
-            for (int64_t c = 0; c < channels_; ++c) {
+        for (int64_t o = 0; o < axis_.outer; ++o)
+            for (int64_t c = 0; c < axis_.channels; ++c) {
                 const float s = scale[c];
                 const int64_t z = zero ? static_cast<int64_t>(zero[c]) : 0;
-                const int64_t base = (o * channels_ + c) * inner_;
-                for (int64_t i = 0; i < inner_; ++i)
+                const int64_t base = (o * axis_.channels + c) * axis_.inner;
+                for (int64_t i = 0; i < axis_.inner; ++i)
                     y[base + i] = static_cast<float>(static_cast<int64_t>(x[base + i]) - z) * s;
             }
     }
 
 private:
-    int64_t outer_ = 1, channels_ = 1, inner_ = 1;
+    QuantAxis axis_;
 };
 
 } // namespace

@@ -4,6 +4,7 @@
 // point is omitted. x is float32 (or int32, which opset 10 allows). See runtime/quant_math.h for
 // the exact rounding.
 #include "runtime/quant_math.h"
+#include "runtime/kernels/quant_axis.h"
 #include "runtime/registry.h"
 
 #include <type_traits>
@@ -25,25 +26,7 @@ public:
         const int64_t count = scale.numel();
         if (ctx.hasInput(2) && ctx.input(2).numel() != count)
             throw KernelError("y_zero_point has " + std::to_string(ctx.input(2).numel()) + " values, y_scale " + std::to_string(count));
-        outer_ = 1;
-        channels_ = 1;
-        inner_ = x.numel();
-        if (count != 1) {
-            if (ctx.opset() < 13 || scale.rank() != 1)
-                throw KernelError("y_scale must be a scalar (per-tensor) or, from opset 13, a 1-D per-axis tensor");
-            const int rank = x.rank();
-            int64_t axis = ctx.attrInt("axis", 1);
-            if (axis < -rank || axis >= rank)
-                throw KernelError("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
-            if (axis < 0) axis += rank;
-            if (x.shape[axis] != count)
-                throw KernelError("y_scale has " + std::to_string(count) + " values but axis " + std::to_string(axis) +
-                                  " has size " + std::to_string(x.shape[axis]));
-            outer_ = inner_ = 1;
-            for (int d = 0; d < axis; ++d) outer_ *= x.shape[d];
-            for (int d = static_cast<int>(axis) + 1; d < rank; ++d) inner_ *= x.shape[d];
-            channels_ = count;
-        }
+        axis_ = QuantAxis::plan(ctx, x, scale, "y_scale");
         ctx.setOutput(0, yType_, x.shape);
     }
 
@@ -64,17 +47,17 @@ private:
         const float* scale = ctx.input(1).data<float>();
         const Y* zero = ctx.hasInput(2) ? ctx.input(2).data<Y>() : nullptr;
         Y* y = ctx.output(0).data<Y>();
-        for (int64_t o = 0; o < outer_; ++o)
-            for (int64_t c = 0; c < channels_; ++c) {
+        for (int64_t o = 0; o < axis_.outer; ++o)
+            for (int64_t c = 0; c < axis_.channels; ++c) {
                 const float s = scale[c];
                 const int32_t z = zero ? static_cast<int32_t>(zero[c]) : 0;
-                const int64_t base = (o * channels_ + c) * inner_;
-                for (int64_t i = 0; i < inner_; ++i) y[base + i] = quantizeValue<Y>(static_cast<float>(x[base + i]), s, z);
+                const int64_t base = (o * axis_.channels + c) * axis_.inner;
+                for (int64_t i = 0; i < axis_.inner; ++i) y[base + i] = quantizeValue<Y>(static_cast<float>(x[base + i]), s, z);
             }
     }
 
     DataType yType_ = DataType::UInt8;
-    int64_t outer_ = 1, channels_ = 1, inner_ = 1;
+    QuantAxis axis_;
 };
 
 } // namespace
