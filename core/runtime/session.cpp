@@ -366,6 +366,24 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
         arenaViews_[name] = Tensor::view(info.dtype, info.shape, arena_.get() + arenaPlan_.offsets[b]);
     }
     for (const auto& name : valueFeeds) plannedValueFeeds_[name] = inputs.at(name).clone();
+
+    bindings_.assign(steps_.size(), {});
+    for (size_t s = 0; s < steps_.size(); ++s) {
+        const Node& node = graph_.nodes()[static_cast<size_t>(steps_[s].node)];
+        StepBindings& b = bindings_[s];
+        b.inputs.assign(node.inputs.size(), nullptr);
+        b.feedInputs.assign(node.inputs.size(), {});
+        for (size_t i = 0; i < node.inputs.size(); ++i) {
+            const std::string& name = node.inputs[i];
+            if (name.empty()) continue;
+            if (auto v = arenaViews_.find(name); v != arenaViews_.end()) b.inputs[i] = &v->second;
+            else if (inputs.count(name)) b.feedInputs[i] = name;
+            else b.inputs[i] = &constants_.at(name);
+        }
+        b.outputs.assign(node.outputs.size(), nullptr);
+        for (size_t o = 0; o < node.outputs.size(); ++o)
+            if (!node.outputs[o].empty()) b.outputs[o] = &arenaViews_.at(node.outputs[o]);
+    }
     planned_ = true;
 }
 
@@ -384,17 +402,11 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
     std::vector<Tensor*> out;
     for (size_t s = 0; s < steps_.size(); ++s) {
         const Node& node = graph_.nodes()[static_cast<size_t>(steps_[s].node)];
-        in.assign(node.inputs.size(), nullptr);
-        for (size_t i = 0; i < node.inputs.size(); ++i) {
-            const std::string& name = node.inputs[i];
-            if (name.empty()) continue;
-            if (auto v = views.find(name); v != views.end()) in[i] = &v->second;
-            else if (auto f = inputs.find(name); f != inputs.end()) in[i] = &f->second;
-            else in[i] = &constants_.at(name);
-        }
-        out.assign(node.outputs.size(), nullptr);
-        for (size_t o = 0; o < node.outputs.size(); ++o)
-            if (!node.outputs[o].empty()) out[o] = &views.at(node.outputs[o]);
+        const StepBindings& b = bindings_[s];
+        in.assign(b.inputs.begin(), b.inputs.end());
+        for (size_t i = 0; i < in.size(); ++i)
+            if (!b.feedInputs[i].empty()) in[i] = &inputs.at(b.feedInputs[i]);
+        out.assign(b.outputs.begin(), b.outputs.end());
         void* scratch = scratchBuffer_[s] == SIZE_MAX ? nullptr : arena_.get() + arenaPlan_.offsets[scratchBuffer_[s]];
         Eval ev(in, out, scratch, options_.threads);
         try {

@@ -119,6 +119,14 @@ private:
     std::map<std::string, Tensor> arenaViews_;          // computed values, as views into the arena
     std::map<std::string, size_t> bufferOf_;            // value -> buffer index in arenaPlan_
     std::vector<size_t> scratchBuffer_;                 // per step, buffer index or SIZE_MAX
+    // Per step, resolved once per plan: each input's tensor (an arena view or a constant), or the name
+    // of the feed it reads (nullptr then); each output's arena view.
+    struct StepBindings {
+        std::vector<const Tensor*> inputs;
+        std::vector<std::string> feedInputs;
+        std::vector<Tensor*> outputs;
+    };
+    std::vector<StepBindings> bindings_;
     MemoryPlan arenaPlan_;
     std::unique_ptr<std::byte[], void (*)(std::byte*)> arena_{nullptr, nullptr};
     size_t arenaCapacity_ = 0;
