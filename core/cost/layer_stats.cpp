@@ -73,7 +73,9 @@ bool isElementwiseOp(const std::string& op)
                         "Range", "ScatterElements", "ScatterND"});
 }
 
-// Stored element type of a constant operand: an int8 weight behind a (folded) DequantizeLinear is int8.
+// Stored element type of a constant operand: an int8 weight behind a (folded) DequantizeLinear is int8;
+// int4 when that DequantizeLinear says "joule.bits" = 4 (int4 values kept in int8 storage, the QDQ
+// convention of docs/quantization.md), or when the weight is an ONNX INT4 tensor.
 DataType storedType(const Graph& graph, const rt::Session& session, const std::string& value)
 {
     const Tensor* c = session.constantValue(value);
@@ -82,7 +84,13 @@ DataType storedType(const Graph& graph, const rt::Session& session, const std::s
     if (p >= 0) {
         const Node& producer = graph.nodes()[static_cast<size_t>(p)];
         if (producer.opType == "DequantizeLinear" && producer.hasInput(0))
-            if (const Tensor* q = session.constantValue(producer.inputs[0])) return q->dtype();
+            if (const Tensor* q = session.constantValue(producer.inputs[0])) {
+                if (producer.attrInt("joule.bits", 8) == 4) {
+                    if (q->dtype() == DataType::Int8) return DataType::Int4;
+                    if (q->dtype() == DataType::UInt8) return DataType::UInt4;
+                }
+                return q->dtype();
+            }
     }
     return c->dtype();
 }

@@ -216,6 +216,27 @@ private slots:
         QCOMPARE(layerPrecision(*conv, Precision::Fp32), Precision::Int8);   // stored int8 stays int8
     }
 
+    void weightMarkedFourBitIsAnInt4LayerWithHalfTheFlash()
+    {
+        // The same conv, its weight DequantizeLinear marked "joule.bits" = 4 (int4 values in int8 storage).
+        Graph g = qdqConv();
+        for (Node& n : g.nodes())
+            if (n.name == "dqw") {
+                Attribute bits;
+                bits.i = 4;
+                n.attributes["joule.bits"] = bits;
+            }
+        const ModelStats s4 = analyzeModel(g);
+        const ModelStats s8 = analyzeModel(qdqConv());
+        const LayerStats* conv4 = findLayer(s4, "conv");
+        QCOMPARE(conv4->weightType, DataType::Int4);
+        QCOMPARE(layerPrecision(*conv4, Precision::Fp32), Precision::Int4);
+        const int64_t flash4 = layerFlashBytes(*conv4, Precision::Int4);
+        const int64_t flash8 = layerFlashBytes(*findLayer(s8, "conv"), Precision::Int8);
+        QVERIFY2(flash4 < flash8, qPrintable(QString("int4 %1 B, int8 %2 B").arg(flash4).arg(flash8)));
+        QCOMPARE(flash8 - flash4, int64_t(8 * 4 * 9 / 2));   // 288 weights, half a byte saved on each
+    }
+
     void macsEqualPyTorchHookCountsOfEveryModelCard()
     {
         const QStringList cards = QDir(modelsDir()).entryList({"*.card.json"}, QDir::Files, QDir::Name);
