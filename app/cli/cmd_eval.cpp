@@ -3,6 +3,7 @@
 
 #include "data/dataset.h"
 #include "eval/evaluator.h"
+#include "plugin/model_card.h"
 
 #include <QFile>
 #include <QDir>
@@ -31,39 +32,6 @@ std::vector<float> floatList(const QCommandLineParser& parser, const QString& op
     return out;
 }
 
-// The model card beside MODEL.onnx (MODEL.card.json) says how inputs are preprocessed.
-data::Preprocessing preprocessingFromCard(const QString& modelPath, QString* cardPath)
-{
-    data::Preprocessing prep;
-    const QFileInfo info(modelPath);
-    const QString card = info.dir().filePath(info.completeBaseName() + ".card.json");
-    QFile f(card);
-    if (!f.exists() || !f.open(QIODevice::ReadOnly)) return prep;
-    QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
-    if (error.error != QJsonParseError::NoError)
-        throw CliError(card.toStdString() + ": not valid JSON: " + error.errorString().toStdString());
-    const QJsonObject p = doc.object().value("preprocessing").toObject();
-    auto numbers = [&](const char* key) {
-        std::vector<float> v;
-        const QJsonValue value = p.value(key);
-        if (value.isDouble()) v.push_back(static_cast<float>(value.toDouble()));
-        for (const auto& x : value.toArray()) {
-            if (!x.isDouble()) throw CliError(card.toStdString() + ": field 'preprocessing." + key + "' must hold numbers");
-            v.push_back(static_cast<float>(x.toDouble()));
-        }
-        return v;
-    };
-    if (p.contains("scale")) {
-        if (!p.value("scale").isDouble()) throw CliError(card.toStdString() + ": field 'preprocessing.scale' must be a number");
-        prep.scale = static_cast<float>(p.value("scale").toDouble());
-    }
-    if (p.contains("mean")) prep.mean = numbers("mean");
-    if (p.contains("std")) prep.std = numbers("std");
-    *cardPath = card;
-    return prep;
-}
-
 } // namespace
 
 int runEval(const QStringList& args)
@@ -88,7 +56,7 @@ int runEval(const QStringList& args)
 
     const QString modelPath = parser.positionalArguments().front();
     QString cardPath;
-    data::Preprocessing prep = preprocessingFromCard(modelPath, &cardPath);
+    data::Preprocessing prep = plugin::preprocessingFromCard(modelPath, &cardPath);
     if (parser.isSet("scale")) prep.scale = floatList(parser, "scale").front();
     if (parser.isSet("mean")) prep.mean = floatList(parser, "mean");
     if (parser.isSet("std")) prep.std = floatList(parser, "std");

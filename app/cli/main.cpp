@@ -13,6 +13,8 @@ int runBench(const QStringList& args);
 int runEval(const QStringList& args);
 int runProfile(const QStringList& args);
 int runTargets(const QStringList& args);
+int runPlugins(const QStringList& args);
+int runOptimize(const QStringList& args);
 } // namespace joule::cli
 
 namespace {
@@ -32,6 +34,8 @@ const std::map<QString, Command>& commands()
         {"eval", {runEval, "accuracy on a labeled dataset, with a record per input"}},
         {"profile", {runProfile, "per-layer latency, energy, arena, flash and fit on a target board"}},
         {"targets", {runTargets, "list the target profiles joule profile accepts"}},
+        {"plugins", {runPlugins, "list the optimization plugins found, with their parameters or why they are broken"}},
+        {"optimize", {runOptimize, "run a recipe: plugin steps, then accuracy and cost of every candidate"}},
     };
     return table;
 }

@@ -1,0 +1,32 @@
+#include "plugin/pass.h"
+
+#include "plugin/parameter.h"
+
+#include <algorithm>
+
+namespace joule::plugin {
+
+Pass::~Pass() = default;
+
+eval::EvalResult PassContext::evaluate(const Graph& graph, const data::LabeledImages& data, int64_t limit)
+{
+    throwIfCancelled();
+    eval::EvalOptions options;
+    options.workers = std::max(1, setup_.evalWorkers);
+    options.limit = limit;
+    options.cancel = setup_.cancel;
+    return eval::evaluate(graph, data, setup_.preprocessing, options);
+}
+
+cost::ModelEstimate PassContext::estimate(const Graph& graph)
+{
+    if (!setup_.target) throw PluginError("no target profile: this step needs the recipe's \"target\"");
+    return cost::estimateModel(cost::analyzeModel(graph), *setup_.target);
+}
+
+void PassContext::progress(double fraction, const QString& message)
+{
+    if (setup_.progress) setup_.progress(std::clamp(fraction, 0.0, 1.0), message);
+}
+
+} // namespace joule::plugin

@@ -1,0 +1,224 @@
+#include "plugin/recipe_runner.h"
+
+#include "plugin/model_card.h"
+#include "plugin/pass_runner.h"
+#include "plugin/plugin_manager.h"
+
+#include "onnx/onnx_io.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <map>
+#include <set>
+
+namespace joule::plugin {
+
+int64_t weightMemoryBytes(const Graph& graph)
+{
+    std::set<std::string> int4;
+    for (const Node& n : graph.nodes())
+        if (n.opType == "DequantizeLinear" && n.domain.empty() && n.hasInput(0) && n.attrInt("joule.bits", 8) == 4)
+            int4.insert(n.inputs[0]);
+    int64_t bytes = 0;
+    for (const auto& [name, t] : graph.initializers())
+        bytes += int4.count(name) ? (t.numel() + 1) / 2 : static_cast<int64_t>(t.bytes());
+    return bytes;
+}
+
+data::LabeledImages inputRange(const data::LabeledImages& data, int64_t offset, int64_t limit)
+{
+    const int64_t n = data.size();
+    if (offset < 0 || offset >= n)
+        throw std::out_of_range("offset " + std::to_string(offset) + " is past the end (" + std::to_string(n) + " inputs)");
+    const int64_t count = limit < 0 ? n - offset : std::min(limit, n - offset);
+    if (offset == 0 && count == n) return data;
+    data::LabeledImages out;
+    Shape shape = data.images.shape();
+    shape[0] = count;
+    out.images = Tensor(data.images.dtype(), shape);
+    const size_t rowBytes = data.images.bytes() / static_cast<size_t>(n);
+    std::memcpy(out.images.raw(), static_cast<const std::byte*>(data.images.raw()) + rowBytes * static_cast<size_t>(offset),
+                out.images.bytes());
+    out.labels.assign(data.labels.begin() + offset, data.labels.begin() + offset + count);
+    out.classNames = data.classNames;
+    out.source = data.source + " [" + std::to_string(offset) + ", " + std::to_string(offset + count) + ")";
+    return out;
+}
+
+data::LabeledImages firstInputs(const data::LabeledImages& data, int64_t limit)
+{
+    if (limit < 0 || limit >= data.size()) return data;
+    return inputRange(data, 0, limit);
+}
+
+namespace {
+
+void say(const OptimizeOptions& o, const QString& line)
+{
+    if (o.log) o.log(line);
+}
+
+void checkCancel(const OptimizeOptions& o)
+{
+    if (o.cancel && o.cancel->load()) throw Cancelled();
+}
+
+// Loads each distinct spec once.
+class Datasets {
+public:
+    Datasets(const Recipe& r, const data::Preprocessing& prep) : recipe_(r), prep_(prep) {}
+    data::LabeledImages get(const DatasetRef& ref, const QString& field)
+    {
+        auto it = cache_.find(ref.spec);
+        if (it == cache_.end()) {
+            try {
+                it = cache_.emplace(ref.spec, data::loadDataset(ref.spec.toStdString(), prep_)).first;
+            } catch (const std::exception& e) {
+                throw RecipeError(recipe_.file + ": field '" + field + "': " + e.what());
+            }
+        }
+        try {
+            return inputRange(it->second, ref.offset, ref.limit);
+        } catch (const std::out_of_range& e) {
+            throw RecipeError(recipe_.file + ": field '" + field + ".offset': " + e.what());
+        }
+    }
+
+private:
+    const Recipe& recipe_;
+    const data::Preprocessing& prep_;
+    std::map<QString, data::LabeledImages> cache_;
+};
+
+QString percent(double accuracy)
+{
+    return QString::number(accuracy * 100, 'f', 2) + " %";
+}
+
+// What every step and evaluation needs, loaded (and checked) before the first step runs.
+struct Inputs {
+    cost::TargetProfile target;
+    Graph model;
+    data::Preprocessing preprocessing;
+    data::LabeledImages test;
+    std::optional<data::LabeledImages> calibration, validation;
+};
+
+Inputs loadInputs(const Recipe& recipe, const OptimizeOptions& options, OptimizeResult& result)
+{
+    Inputs in;
+    try {
+        in.target = cost::loadTarget(recipe.target);
+    } catch (const std::exception& e) {
+        throw RecipeError(recipe.file + ": field 'target': " + e.what());
+    }
+    result.target = QString::fromStdString(in.target.id);
+    result.targetName = QString::fromStdString(in.target.name);
+    try {
+        in.model = onnx::loadModel(recipe.model.toStdString());
+        in.preprocessing = preprocessingFromCard(recipe.model, &result.cardPath);
+    } catch (const std::exception& e) {
+        throw RecipeError(recipe.file + ": field 'model': " + e.what());
+    }
+    say(options, "loading datasets");
+    Datasets datasets(recipe, in.preprocessing);
+    in.test = datasets.get(recipe.test, "datasets.test");
+    if (recipe.calibration) in.calibration = datasets.get(*recipe.calibration, "datasets.calibration");
+    if (recipe.validation) in.validation = datasets.get(*recipe.validation, "datasets.validation");
+    return in;
+}
+
+// Runs steps[s] on every candidate of `current`; new ids continue from `nextId`.
+std::vector<Candidate> runStep(const Recipe& recipe, size_t s, Pass& pass, const QVariantMap& params,
+                               const std::vector<Candidate>& current, Inputs& in, const OptimizeOptions& options, int& nextId)
+{
+    const QString plugin = recipe.steps[s].plugin;
+    std::vector<Candidate> produced;
+    for (const Candidate& input : current) {
+        checkCancel(options);
+        const QString prefix = QString("step %1/%2 (%3) on %4: ").arg(s + 1).arg(recipe.steps.size()).arg(plugin, input.id);
+        say(options, prefix + "running");
+        // One line per new message, and per 10 % within a message.
+        QString lastMessage;
+        double lastFraction = -1.0;
+        PassContext ctx({.calibration = in.calibration ? &*in.calibration : nullptr,
+                         .validation = in.validation ? &*in.validation : nullptr,
+                         .preprocessing = in.preprocessing,
+                         .target = &in.target,
+                         .cancel = options.cancel,
+                         .progress = [&](double f, const QString& m) {
+                             if (m == lastMessage && f < lastFraction + 0.1 && f < 1.0) return;
+                             lastMessage = m;
+                             lastFraction = f;
+                             say(options, prefix + QString::number(f * 100, 'f', 0) + " % " + m);
+                         },
+                         .evalWorkers = options.evalWorkers});
+        for (Candidate& out : runPass(pass, plugin, input, params, ctx)) {
+            out.id = "c" + QString::number(nextId++);
+            produced.push_back(std::move(out));
+        }
+    }
+    return produced;
+}
+
+CandidateResult evaluateCandidate(Candidate candidate, int step, const Inputs& in, const OptimizeOptions& options)
+{
+    CandidateResult r;
+    r.candidate = std::move(candidate);
+    r.step = step;
+    const Graph& g = r.candidate.graphs.front();
+    say(options, "evaluating " + r.candidate.id + " on " + QString::fromStdString(in.test.source) + " ("
+                 + QString::number(in.test.size()) + " inputs)");
+    eval::EvalOptions eo;
+    eo.workers = options.evalWorkers;
+    eo.cancel = options.cancel;
+    try {
+        r.test = eval::evaluate(g, in.test, in.preprocessing, eo);
+        r.stats = cost::analyzeModel(g);
+        r.estimate = cost::estimateModel(r.stats, in.target);
+    } catch (const Cancelled&) {
+        throw;
+    } catch (const std::exception& e) {
+        const QString who = r.candidate.plugin.isEmpty() ? QString("the baseline") : "plugin '" + r.candidate.plugin + "'";
+        throw PluginError("candidate " + r.candidate.id + " (from " + who + "): " + QString::fromStdString(e.what()));
+    }
+    r.weightBytes = weightMemoryBytes(g);
+    say(options, r.candidate.id + ": accuracy " + percent(r.test.accuracy) + ", "
+                 + QString::number(r.estimate.latencyMs, 'f', 3) + " ms on " + QString::fromStdString(in.target.id));
+    return r;
+}
+
+} // namespace
+
+OptimizeResult runRecipe(const Recipe& recipe, PluginManager& plugins, const OptimizeOptions& options)
+{
+    OptimizeResult result;
+    result.recipe = recipe;
+    const std::vector<QVariantMap> params = resolveStepParams(recipe, plugins);
+    Inputs in = loadInputs(recipe, options, result);
+    std::vector<std::unique_ptr<Pass>> passes;
+    for (const RecipeStep& step : recipe.steps) passes.push_back(plugins.createPass(step.plugin));
+
+    Candidate baseline;
+    baseline.id = "baseline";
+    baseline.label = "fp32 (the recipe's model)";
+    baseline.graphs.push_back(std::move(in.model));
+    baseline.notes["model"] = recipe.model;
+
+    std::vector<Candidate> current{baseline};
+    int nextId = 1;
+    for (size_t s = 0; s < recipe.steps.size(); ++s)
+        current = runStep(recipe, s, *passes[s], params[s], current, in, options, nextId);
+
+    checkCancel(options);
+    result.candidates.push_back(evaluateCandidate(std::move(baseline), 0, in, options));
+    if (!recipe.steps.empty())
+        for (Candidate& c : current) {
+            checkCancel(options);
+            result.candidates.push_back(evaluateCandidate(std::move(c), static_cast<int>(recipe.steps.size()), in, options));
+        }
+    return result;
+}
+
+} // namespace joule::plugin
