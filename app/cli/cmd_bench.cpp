@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include "cost/layer_stats.h"
+#include "runtime/qdq_lower.h"
 #include "runtime/session.h"
 
 #include <algorithm>
@@ -31,6 +32,33 @@ void fillRandom(Tensor& t, std::mt19937& rng)
     }
 }
 
+bool isQdq(const Graph& g)
+{
+    return std::any_of(g.nodes().begin(), g.nodes().end(), [](const Node& n) {
+        return n.domain.empty() && (n.opType == "QuantizeLinear" || n.opType == "DequantizeLinear");
+    });
+}
+
+// The graph --precision int8 runs: a QDQ model lowered to integer ops, or an fp32 model first
+// quantized with min-max ranges from 8 seeded random inputs of its shape (labelled as such: a
+// speed measurement, not an accuracy one; the quantization plugin makes calibrated models).
+Graph int8Graph(const Graph& graph, QString* how)
+{
+    if (isQdq(graph)) {
+        *how = "qdq-model";
+        return rt::lowerQdq(graph);
+    }
+    std::vector<std::map<std::string, Tensor>> calibration;
+    std::mt19937 rng(1);
+    for (int i = 0; i < 8; ++i) {
+        auto feeds = cost::placeholderInputs(graph);
+        for (auto& [name, t] : feeds) fillRandom(t, rng);
+        calibration.push_back(std::move(feeds));
+    }
+    *how = "minmax-random-calibration";
+    return rt::lowerQdq(rt::quantizeMinMax(graph, calibration));
+}
+
 } // namespace
 
 int runBench(const QStringList& args)
@@ -42,7 +70,8 @@ int runBench(const QStringList& args)
     parser.addOption({"threads", "Threads (default 1).", "N"});
     parser.addOption({"runs", "Timed runs (default 50).", "R"});
     parser.addOption({"warmup", "Untimed runs first (default 5).", "W"});
-    parser.addOption({"precision", "fp32 (default) or int8.", "P"});
+    parser.addOption({"precision", "fp32 (default) or int8: the integer engine on a QDQ model, or on an fp32 model "
+                                   "first quantized with min-max ranges of 8 random inputs (JSON \"quantized\" says which).", "P"});
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);
     if (parser.positionalArguments().size() != 1) throw CliError("give exactly one MODEL (see --help)");
@@ -50,14 +79,24 @@ int runBench(const QStringList& args)
     const QString precision = parser.isSet("precision") ? parser.value("precision") : "fp32";
     if (precision != "fp32" && precision != "int8")
         throw CliError("--precision must be fp32 or int8, got '" + precision.toStdString() + "'");
-    if (precision == "int8")
-        throw CliError("--precision int8: this build has no int8 engine yet; quantize the model first (issue 5)");
     const int threads = positiveIntOption(parser, "threads", 1);
     const int runs = positiveIntOption(parser, "runs", 50);
     const int warmup = parser.isSet("warmup") ? parser.value("warmup").toInt() : 5;
 
     const QString path = parser.positionalArguments().front();
-    const Graph graph = loadModelOrThrow(path);
+    const Graph loaded = loadModelOrThrow(path);
+    QString quantized;
+    Graph graph = loaded;
+    if (precision == "int8") {
+        try {
+            graph = int8Graph(loaded, &quantized);
+        } catch (const std::exception& e) {
+            throw CliError(path.toStdString() + ": cannot prepare the int8 graph: " + e.what());
+        }
+    }
+    QJsonObject integerOps;
+    for (const auto& [op, count] : rt::loweredOpCounts(graph))
+        if (op.rfind("QLinear", 0) == 0 || op == "QGemm") integerOps[QString::fromStdString(op)] = count;
     auto feeds = cost::placeholderInputs(graph);
     std::mt19937 rng(0);
     for (auto& [name, t] : feeds) fillRandom(t, rng);
@@ -73,13 +112,20 @@ int runBench(const QStringList& args)
     std::sort(ms.begin(), ms.end());
     const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
     if (parser.isSet("json")) {
-        printJson(QJsonObject{{"model", path}, {"target", "host"}, {"measured", true}, {"precision", precision},
-                              {"median_ms", median}, {"min_ms", ms.front()}, {"max_ms", ms.back()},
-                              {"runs", runs}, {"warmup", warmup}, {"threads", threads},
-                              {"arena_bytes", static_cast<qint64>(session.arenaBytes())}});
+        QJsonObject doc{{"model", path}, {"target", "host"}, {"measured", true}, {"precision", precision},
+                        {"median_ms", median}, {"min_ms", ms.front()}, {"max_ms", ms.back()},
+                        {"runs", runs}, {"warmup", warmup}, {"threads", threads},
+                        {"arena_bytes", static_cast<qint64>(session.arenaBytes())}};
+        if (precision == "int8") {
+            doc["quantized"] = quantized;
+            doc["integer_ops"] = integerOps;
+        }
+        printJson(doc);
     } else {
-        std::printf("%s: median %.3f ms, min %.3f ms over %d runs, %d thread%s (measured on this machine)\n",
-                    path.toStdString().c_str(), median, ms.front(), runs, threads, threads == 1 ? "" : "s");
+        std::printf("%s: %s median %.3f ms, min %.3f ms over %d runs, %d thread%s (measured on this machine)%s\n",
+                    path.toStdString().c_str(), precision.toStdString().c_str(), median, ms.front(), runs, threads,
+                    threads == 1 ? "" : "s",
+                    quantized.isEmpty() ? "" : qPrintable(" [int8: " + quantized + "]"));
     }
     return 0;
 }

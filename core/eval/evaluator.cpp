@@ -1,4 +1,5 @@
 #include "eval/evaluator.h"
+#include "runtime/qdq_lower.h"
 
 #include "runtime/session.h"
 
@@ -91,9 +92,13 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
     std::string error;
     bool cancelled = false;
 
+    // A quantized (QDQ) graph runs on the integer engine, as it would on the board.
+    const Graph lowered = options.integerEngine && rt::hasQdq(graph) ? rt::lowerQdq(graph) : Graph();
+    const Graph& runGraph = lowered.nodes().empty() ? graph : lowered;
+
     auto worker = [&] {
         try {
-            rt::Session session(graph, {.threads = 1});
+            rt::Session session(runGraph, {.threads = 1});
             std::vector<float> prob;
             for (;;) {
                 if (options.cancel && options.cancel->load()) {

@@ -44,6 +44,9 @@ struct EvalOptions {
     // Called from worker threads after each batch with (inputs done, total).
     std::function<void(int64_t, int64_t)> progress;
     const std::atomic<bool>* cancel = nullptr;   // set to stop early; evaluate() then throws Cancelled
+    // A quantized graph in QDQ form runs lowered to the true-integer kernels (rt::lowerQdq), so its
+    // accuracy is the integer engine's; false runs the QDQ graph as is (fake quantization in float).
+    bool integerEngine = true;
 };
 
 class Cancelled : public std::runtime_error {

@@ -124,7 +124,6 @@ public:
     int64_t rowLength() const { return dims_[rank_ - 1]; }
     // 1 when input k advances along a row, 0 when it repeats one element.
     int64_t rowStride(int k) const { return strides_[k][rank_ - 1]; }
-    bool isSingleRow() const { return rank_ == 1; }
 
     // Calls row(offsets, outOffset, length) for each run of consecutive output elements in
     // [begin, end) that lies in one row: offsets[k] is input k's element offset of the run's first

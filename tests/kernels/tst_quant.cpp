@@ -240,20 +240,34 @@ private slots:
         expectExact<uint8_t>(y[0], DataType::UInt8, {1, 2, 1, 2}, {102, 107, 86, 56});
     }
 
+    void qlinearConvMatchesSpecFormula_data()
+    {
+        QTest::addColumn<QList<int>>("p");   // C, H, W, M, group, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr
+        QTest::newRow("grouped strided dilated") << QList<int>{4, 6, 5, 6, 2, 3, 2, 2, 1, 1, 2, 1, 0, 1, 1};
+        QTest::newRow("depthwise padded") << QList<int>{3, 5, 6, 3, 3, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1};
+        QTest::newRow("dense 1x1") << QList<int>{5, 3, 4, 7, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+        QTest::newRow("depthwise dilated") << QList<int>{2, 7, 7, 2, 2, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2};
+    }
+
     void qlinearConvMatchesSpecFormula()
     {
-        // Grouped, strided, dilated, asymmetrically padded int8 convolution against a direct
-        // evaluation of the spec's formula in long double.
-        const int64_t N = 1, C = 4, H = 6, W = 5, M = 6, G = 2, KH = 3, KW = 2;
-        const int64_t sh = 2, sw = 1, dh = 1, dw = 2, pt = 1, pl = 0, pb = 1, pr = 1;
+        // int8 convolution against a direct evaluation of the spec's formula in long double:
+        // y = saturate(zy + round((sum (x - zx) * w + bias) * sx * sw[m] / sy)).
+        QFETCH(QList<int>, p);
+        const int64_t N = 1, C = p[0], H = p[1], W = p[2], M = p[3], G = p[4], KH = p[5], KW = p[6];
+        const int64_t sh = p[7], sw = p[8], dh = p[9], dw = p[10], pt = p[11], pl = p[12], pb = p[13], pr = p[14];
         Lcg rng;
         std::vector<int8_t> x(static_cast<size_t>(N * C * H * W)), w(static_cast<size_t>(M * (C / G) * KH * KW));
         for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng.next() % 256) - 128);
         for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng.next() % 256) - 128);
-        std::vector<int32_t> bias{100, -250, 0, 7, 3000, -1};
+        std::vector<int32_t> bias(static_cast<size_t>(M));
+        std::vector<float> swc(static_cast<size_t>(M));
+        for (int64_t m = 0; m < M; ++m) {
+            bias[static_cast<size_t>(m)] = static_cast<int32_t>(rng.next() % 2001) - 1000;
+            swc[static_cast<size_t>(m)] = 0.0005f * static_cast<float>(1 + rng.next() % 40);
+        }
+        const std::vector<int8_t> zwc(static_cast<size_t>(M), 0);
         const float sx = 0.02f, sy = 0.37f;
-        const std::vector<float> swc{0.003f, 0.011f, 0.0007f, 0.02f, 0.005f, 0.009f};
-        const std::vector<int8_t> zwc{0, 0, 0, 0, 0, 0};
         const int32_t zx = -3, zy = 5;
         auto y = runOp("QLinearConv",
                        {{"x", s8({N, C, H, W}, x)}, {"sx", f32({}, {sx})}, {"zx", s8({}, {static_cast<int8_t>(zx)})},
@@ -265,6 +279,7 @@ private slots:
         const int64_t OH = (H + pt + pb - dh * (KH - 1) - 1) / sh + 1, OW = (W + pl + pr - dw * (KW - 1) - 1) / sw + 1;
         QCOMPARE(shapeToString(y[0].shape()), shapeToString({N, M, OH, OW}));
         const int8_t* got = y[0].data<int8_t>();
+        int distinct = 0, last = 1000;
         for (int64_t m = 0; m < M; ++m)
             for (int64_t oh = 0; oh < OH; ++oh)
                 for (int64_t ow = 0; ow < OW; ++ow) {
@@ -282,8 +297,13 @@ private slots:
                     const long double real = static_cast<long double>(acc) * sx * swc[static_cast<size_t>(m)] / sy;
                     const long double q = std::nearbyintl(real) + zy;
                     const int expected = static_cast<int>(std::clamp<long double>(q, -128, 127));
-                    QCOMPARE(static_cast<int>(got[(m * OH + oh) * OW + ow]), expected);
+                    const int actual = got[(m * OH + oh) * OW + ow];
+                    if (actual != expected)
+                        QFAIL(qPrintable(QString("y[%1][%2][%3] = %4, expected %5").arg(m).arg(oh).arg(ow).arg(actual).arg(expected)));
+                    if (expected != last) ++distinct;
+                    last = expected;
                 }
+        QVERIFY(distinct > 3);   // the case is not degenerate (all saturated)
     }
 
     void qlinearConvGivesSameResultOnTwoThreads()

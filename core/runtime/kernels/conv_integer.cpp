@@ -25,25 +25,25 @@ public:
         packedW_.clear();
         if (const Tensor* wc = ctx.constantInput(1)) {
             packedW_.resize(static_cast<size_t>(g_.outC * g_.packedPatch()));
-            intgemm::packRows(wc->raw(), wType_, g_.outC, g_.patch(), g_.patch(), 1, wZero_, packedW_.data());
+            intconv::packConvWeights(wc->raw(), wType_, g_, wZero_, packedW_.data());
         }
-        const int64_t elems = (g_.outPlane() + (packedW_.empty() ? g_.outC : 0)) * g_.packedPatch();
+        const int64_t elems = g_.scratchElements() + (packedW_.empty() ? g_.outC * g_.packedPatch() : 0);
         ctx.requestScratch(static_cast<size_t>(elems) * sizeof(int16_t));
         ctx.setOutput(0, DataType::Int32, g_.outShape);
     }
 
     void eval(EvalContext& ctx) override
     {
-        int16_t* col = static_cast<int16_t*>(ctx.scratch());
+        int16_t* scratch = static_cast<int16_t*>(ctx.scratch());
         const int16_t* w = packedW_.data();
         if (packedW_.empty()) {
-            int16_t* wp = col + g_.outPlane() * g_.packedPatch();
-            intgemm::packRows(ctx.input(1).raw(), wType_, g_.outC, g_.patch(), g_.patch(), 1, wZero_, wp);
+            int16_t* wp = scratch + g_.scratchElements();
+            intconv::packConvWeights(ctx.input(1).raw(), wType_, g_, wZero_, wp);
             w = wp;
         }
         int32_t* y = ctx.output(0).data<int32_t>();
         const int64_t C = g_.outC, P = g_.outPlane();
-        intconv::runConv(ctx.threads(), ctx.input(0).raw(), xType_, xZero_, g_, w, col,
+        intconv::runConv(ctx.threads(), ctx.input(0).raw(), xType_, xZero_, g_, w, scratch,
                          [y, C, P](int64_t n, int64_t co, int64_t p, int32_t acc) { y[(n * C + co) * P + p] = acc; });
     }
 

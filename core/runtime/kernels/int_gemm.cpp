@@ -2,6 +2,9 @@
 // (int_gemm_avx2.cpp). See int_gemm.h.
 #include "runtime/kernels/int_gemm.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace joule::rt::intgemm {
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -36,6 +39,8 @@ const IntKernels& portableIntKernels() { return kPortable; }
 const IntKernels& intKernels()
 {
     static const IntKernels& best = []() -> const IntKernels& {
+        // JOULE_INT_ISA=portable forces the portable micro-kernels (tests, comparisons).
+        if (const char* want = std::getenv("JOULE_INT_ISA"); want && std::strcmp(want, "portable") == 0) return kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
         if (__builtin_cpu_supports("avx2")) return kAvx2;
 #endif

@@ -11,8 +11,22 @@ joule_kernel(qlinear_conv)
 # see int_gemm.h). The AVX2 micro-kernels are compiled for AVX2 and chosen at run time.
 target_sources(joule-core PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/int_conv_vnni.cpp)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp TARGET_DIRECTORY joule-core
     PROPERTIES COMPILE_OPTIONS "-mavx2")
+  # QLinearConv's direct convolution (int_conv_direct.h), chosen at run time on AVX-512 VNNI CPUs.
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_conv_vnni.cpp TARGET_DIRECTORY joule-core
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mavx2")
+  # QLinearAdd's element loop, chosen at run time on AVX-512 BW CPUs.
+  target_sources(joule-core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/qlinear_add_avx512.cpp)
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/qlinear_add_avx512.cpp TARGET_DIRECTORY joule-core
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx2")
 endif()
+
+# Quantized ops the QDQ lowering (runtime/qdq_lower.h) emits: com.microsoft specs, and "ai.joule"
+# variants with a fused activation clamp (quant_activation.h).
+joule_kernel(qgemm)
+joule_kernel(qlinear_add)
+joule_kernel(qlinear_global_average_pool)

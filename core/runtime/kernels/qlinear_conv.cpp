@@ -4,7 +4,11 @@
 // with the fixed-point requantization of runtime/quant_math.h. w_scale / w_zero_point are per
 // tensor or per output channel; y's type is y_zero_point's. B (optional) is int32 with scale
 // x_scale * w_scale and zero point 0. Scales and zero points must be known while preparing.
+// Registered a second time in domain "ai.joule", where the attributes activation_min /
+// activation_max clamp y (a fused Relu or Clip; see quant_activation.h).
 #include "runtime/kernels/int_conv.h"
+#include "runtime/kernels/int_conv_direct.h"
+#include "runtime/kernels/quant_activation.h"
 #include "runtime/quant_math.h"
 #include "runtime/registry.h"
 
@@ -31,6 +35,7 @@ public:
         yZero_ = intgemm::readZeroPoint(ctx, 7, 0, "y_zero_point").at(0);
         yType_ = ctx.hasInput(7) ? ctx.input(7).dtype : x.dtype;
         if (!intgemm::isInt8Type(yType_)) throw UnsupportedError("y_zero_point must be int8 or uint8");
+        clamp_ = readQuantClamp(ctx, yType_);
         if (ctx.hasInput(8)) {
             const TensorInfo& b = ctx.input(8);
             if (b.dtype != DataType::Int32) throw KernelError("bias B must be int32");
@@ -39,18 +44,33 @@ public:
         requant_.clear();
         for (float s : sw)
             requant_.push_back(Requantizer::fromReal(static_cast<double>(sx) * static_cast<double>(s) / static_cast<double>(sy)));
+        const Tensor* wConst = ctx.constantInput(3);
+        const Tensor* bConst = ctx.hasInput(8) ? ctx.constantInput(8) : nullptr;
+        direct_ = wConst && (!ctx.hasInput(8) || bConst) && intconv::DirectConv::cpuSupported() &&
+                  intconv::DirectConv::fits(g_, wType_, wZero_);
+        if (direct_) {
+            directConv_.prepare(g_, wConst->data<int8_t>(), bConst ? bConst->data<int32_t>() : nullptr, xType_, xZero_,
+                                requant_, yZero_, clamp_);
+            ctx.requestScratch(directConv_.scratchBytes());
+            ctx.setOutput(0, yType_, g_.outShape);
+            return;
+        }
         packedW_.clear();
         if (const Tensor* wc = ctx.constantInput(3)) {
             packedW_.resize(static_cast<size_t>(g_.outC * g_.packedPatch()));
-            intgemm::packRows(wc->raw(), wType_, g_.outC, g_.patch(), g_.patch(), 1, wZero_, packedW_.data());
+            intconv::packConvWeights(wc->raw(), wType_, g_, wZero_, packedW_.data());
         }
-        const int64_t elems = (g_.outPlane() + (packedW_.empty() ? g_.outC : 0)) * g_.packedPatch();
+        const int64_t elems = g_.scratchElements() + (packedW_.empty() ? g_.outC * g_.packedPatch() : 0);
         ctx.requestScratch(static_cast<size_t>(elems) * sizeof(int16_t));
         ctx.setOutput(0, yType_, g_.outShape);
     }
 
     void eval(EvalContext& ctx) override
     {
+        if (direct_) {
+            directConv_.run(ctx.input(0).raw(), ctx.output(0).raw(), yType_, ctx.scratch(), ctx.threads());
+            return;
+        }
         if (yType_ == DataType::UInt8) run<uint8_t>(ctx);
         else run<int8_t>(ctx);
     }
@@ -58,11 +78,11 @@ public:
 private:
     template <typename Y> void run(EvalContext& ctx)
     {
-        int16_t* col = static_cast<int16_t*>(ctx.scratch());
+        int16_t* scratch = static_cast<int16_t*>(ctx.scratch());
         const int16_t* w = packedW_.data();
         if (packedW_.empty()) {
-            int16_t* wp = col + g_.outPlane() * g_.packedPatch();
-            intgemm::packRows(ctx.input(3).raw(), wType_, g_.outC, g_.patch(), g_.patch(), 1, wZero_, wp);
+            int16_t* wp = scratch + g_.scratchElements();
+            intconv::packConvWeights(ctx.input(3).raw(), wType_, g_, wZero_, wp);
             w = wp;
         }
         const int32_t* bias = ctx.hasInput(8) ? ctx.input(8).data<int32_t>() : nullptr;
@@ -71,19 +91,23 @@ private:
         const Requantizer* rq = requant_.data();
         const bool perChannel = requant_.size() > 1;
         const int32_t zp = yZero_;
-        intconv::runConv(ctx.threads(), ctx.input(0).raw(), xType_, xZero_, g_, w, col,
+        const QuantClamp clamp = clamp_;
+        intconv::runConv(ctx.threads(), ctx.input(0).raw(), xType_, xZero_, g_, w, scratch,
                          [=](int64_t n, int64_t co, int64_t p, int32_t acc) {
                              if (bias) acc += bias[co];
-                             y[(n * C + co) * P + p] = saturate<Y>(rq[perChannel ? co : 0].apply(acc) + zp);
+                             y[(n * C + co) * P + p] = static_cast<Y>(clamp.apply(requantize(rq[perChannel ? co : 0], acc) + zp));
                          });
     }
 
     intconv::IntConvGeometry g_;
     DataType xType_ = DataType::UInt8, wType_ = DataType::UInt8, yType_ = DataType::UInt8;
     int32_t xZero_ = 0, yZero_ = 0;
+    QuantClamp clamp_;
     intgemm::ZeroPoint wZero_;
     std::vector<Requantizer> requant_;   // per output channel, or one
     std::vector<int16_t> packedW_;
+    bool direct_ = false;   // AVX-512 VNNI direct convolution (int_conv_direct.h)
+    intconv::DirectConv directConv_;
 };
 
 } // namespace
@@ -91,6 +115,7 @@ private:
 void register_qlinear_conv(KernelRegistry& r)
 {
     r.add("QLinearConv", "", {DataType::UInt8, DataType::Int8}, make<QLinearConv>);
+    r.add("QLinearConv", "ai.joule", {DataType::UInt8, DataType::Int8}, make<QLinearConv>);
 }
 
 } // namespace joule::rt

@@ -1,0 +1,107 @@
+#pragma once
+// Direct uint8 x int8 convolution on AVX-512 VNNI (vpdpbusd), used by QLinearConv when the CPU has
+// it and the convolution fits (int_conv_vnni.cpp; elsewhere int_conv.h's int16 GEMM runs).
+//
+//   intconv::DirectConv dc;
+//   if (intconv::DirectConv::cpuSupported() && intconv::DirectConv::fits(g, ...)) {
+//       dc.prepare(g, w, bias, xType, xZero, requant, yZero, clamp);   // prepare(): packs, folds
+//       ctx.requestScratch(dc.scratchBytes());
+//       dc.run(x, y, yType, scratch, threads);                          // eval(): no allocation
+//   }
+//
+// How it computes (all integer, exact):
+//   - x is staged as uint8 (int8 x is offset by 128, and so is its zero point), split into
+//     stride phases and laid out [phase][C/4][H'][W'][4 channels], padded with the zero point.
+//     Along a staged row every tap of every output is then one contiguous 16-lane load, for any
+//     stride: output (oh, ow) reads phase (kh % sh, kw % sw) at (oh + kh / sh, ow + kw / sw).
+//     Outputs are computed on "virtual" positions v = oh * W' + ow, the lanes with ow >= OW are
+//     computed and dropped.
+//   - acc = sum x * w over the patch (vpdpbusd: 4 u8 x s8 products per int32 lane, no
+//     saturation) + (bias - x_zero_point * sum w), which is sum (x - zp) * w + bias exactly.
+//   - y = clamp(zp_y + rne(acc * m0 / 2^shift)) per output channel: Requantizer's rounding,
+//     branch-free, in 64-bit lanes.
+// Depthwise convolutions (one input and one output channel per group) stage each channel as its
+// own byte plane [C][phase][H'][W'] and sum the taps in 16 int32 lanes (vpmulld; vpdpbusd would add
+// neighbouring channels). Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D
+// or 2-D, int8 weights with zero point 0, weights and bias constant.
+
+#include "runtime/kernels/int_conv.h"
+#include "runtime/kernels/quant_activation.h"
+#include "runtime/quant_math.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace joule::rt::intconv {
+
+class DirectConv {
+public:
+    // The CPU has AVX-512 F/BW/VNNI and JOULE_INT_ISA does not ask for "avx2" or "portable".
+    static bool cpuSupported()
+    {
+        static const bool ok = [] {
+            const char* want = std::getenv("JOULE_INT_ISA");
+            if (want && (std::strcmp(want, "avx2") == 0 || std::strcmp(want, "portable") == 0)) return false;
+#if defined(__x86_64__) || defined(_M_X64)
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vnni");
+#else
+            return false;
+#endif
+        }();
+        return ok;
+    }
+
+    static bool fits(const IntConvGeometry& g, DataType wType, const intgemm::ZeroPoint& wZero)
+    {
+        if (!(g.group == 1 || g.depthwise()) || wType != DataType::Int8) return false;
+        for (int32_t z : wZero.values)
+            if (z != 0) return false;
+        for (int d = 0; d < 3; ++d)
+            if (g.dilation[static_cast<size_t>(d)] != 1) return false;
+        return g.kernel[0] == 1 && g.stride[0] == 1 && g.in[0] == 1 && g.pad[0] == 0 && g.out[0] == 1;
+    }
+
+    // w: [M][C][KH][KW] int8; bias: M int32 or nullptr; requant: one or M.
+    void prepare(const IntConvGeometry& g, const int8_t* w, const int32_t* bias, DataType xType, int32_t xZero,
+                 const std::vector<Requantizer>& requant, int32_t yZero, QuantClamp clamp);
+    size_t scratchBytes() const { return scratchBytes_; }
+    // x: [N][C][H][W] (xType of prepare), y: [N][M][OH][OW] (uint8 or int8).
+    void run(const void* x, void* y, DataType yType, void* scratch, int threads) const;
+
+    static constexpr int kChannelBlock = 8;    // output channels per micro-tile
+    static constexpr int kPositionBlock = 32;  // virtual positions per micro-tile (two 16-lane vectors)
+
+private:
+    void prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW);
+    void prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t KH, int64_t KW);
+    void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage) const;
+
+    IntConvGeometry g_;
+    bool depthwise_ = false;
+    int64_t c4_ = 0, phases_ = 0, sh_ = 1, sw_ = 1, shp_ = 0, swp_ = 0, planeDwords_ = 0;
+    int64_t virtualCount_ = 0, virtualBlocks_ = 0, virtualStride_ = 0, mBlocks_ = 0;
+    size_t stageBytes_ = 0, scratchBytes_ = 0;
+    int64_t channelBytes_ = 0;         // depthwise: staged bytes per channel
+    std::vector<int32_t> rowPhase_, rowStaged_;   // per input row h: phase row and staged row
+    std::vector<int32_t> colFirst_, colStaged_;   // per column phase pw: first input column, its staged column
+    uint8_t xFlip_ = 0, xZeroU8_ = 0;
+    std::vector<int32_t> offsets_;     // per step (kh, kw, c4): dword offset into the staged input
+    std::vector<int32_t> packedW_;     // dense: [mBlock][step][kChannelBlock] dwords of 4 int8;
+                                       // depthwise: [channel][tap] int32
+    std::vector<int32_t> biasEff_;     // per channel (padded to mBlocks * kChannelBlock)
+    std::vector<int32_t> multiplier_;  // per channel
+    std::vector<int32_t> shift_;       // per channel
+    struct Segment {
+        uint16_t mask;    // lanes of a 16-position group that are real outputs of one row
+        int64_t offset;   // lane i of the group goes to plane + offset + i
+    };
+    std::vector<Segment> segments_;
+    std::vector<int32_t> segmentStart_;   // per 16-position group, its first segment (+ end)
+    int32_t yZero_ = 0;
+    QuantClamp clamp_;
+};
+
+} // namespace joule::rt::intconv

@@ -1,0 +1,345 @@
+// DirectConv (int_conv_direct.h): compiled with AVX-512 F/BW/VNNI and called only when the CPU has
+// them (DirectConv::cpuSupported()).
+#include "runtime/kernels/int_conv_direct.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include "runtime/kernels/requant_avx512.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+namespace joule::rt::intconv {
+
+namespace {
+
+// 4 channel rows of n bytes (n <= 16) -> n dwords of 4 channels, at dst.
+inline void interleave4(__m128i a, __m128i b, __m128i c, __m128i d, int64_t n, uint8_t* dst)
+{
+    const __m128i abLo = _mm_unpacklo_epi8(a, b), abHi = _mm_unpackhi_epi8(a, b);
+    const __m128i cdLo = _mm_unpacklo_epi8(c, d), cdHi = _mm_unpackhi_epi8(c, d);
+    const __m512i v = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_set_m128i(_mm_unpackhi_epi16(abLo, cdLo), _mm_unpacklo_epi16(abLo, cdLo))),
+        _mm256_set_m128i(_mm_unpackhi_epi16(abHi, cdHi), _mm_unpacklo_epi16(abHi, cdHi)), 1);
+    _mm512_mask_storeu_epi32(dst, static_cast<__mmask16>((1u << n) - 1), v);
+}
+
+inline __m128i loadBytes(const uint8_t* p, int64_t n, __m128i flip)
+{
+    return _mm_xor_si128(_mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1), p), flip);
+}
+
+} // namespace
+
+void DirectConv::prepare(const IntConvGeometry& g, const int8_t* w, const int32_t* bias, DataType xType, int32_t xZero,
+                         const std::vector<Requantizer>& requant, int32_t yZero, QuantClamp clamp)
+{
+    g_ = g;
+    depthwise_ = g.group > 1;   // fits(): group 1 or depthwise
+    const int64_t C = g.inC, M = g.outC, KH = g.kernel[1], KW = g.kernel[2];
+    sh_ = g.stride[1];
+    sw_ = g.stride[2];
+    c4_ = depthwise_ ? C : (C + 3) / 4;   // depthwise: one byte plane per channel
+    phases_ = sh_ * sw_;
+    shp_ = (g.staged[1] + sh_ - 1) / sh_;
+    swp_ = (g.staged[2] + sw_ - 1) / sw_;
+    planeDwords_ = shp_ * swp_;
+    virtualCount_ = g.out[1] * swp_;
+    virtualBlocks_ = (virtualCount_ + kPositionBlock - 1) / kPositionBlock;
+    virtualStride_ = virtualBlocks_ * kPositionBlock;
+    mBlocks_ = (M + kChannelBlock - 1) / kChannelBlock;
+    xFlip_ = xType == DataType::Int8 ? 0x80 : 0;
+    xZeroU8_ = static_cast<uint8_t>(xType == DataType::Int8 ? xZero + 128 : xZero);
+
+    rowPhase_.clear();
+    rowStaged_.clear();
+    for (int64_t h = 0; h < g.in[1]; ++h) {
+        rowPhase_.push_back(static_cast<int32_t>((h + g.pad[1]) % sh_));
+        rowStaged_.push_back(static_cast<int32_t>((h + g.pad[1]) / sh_));
+    }
+    colFirst_.clear();
+    colStaged_.clear();
+    for (int64_t pw = 0; pw < sw_; ++pw) {
+        // Columns w with (w + padL) % sw == pw land in phase pw at w' = (w + padL) / sw.
+        const int64_t w0 = ((pw - g.pad[2]) % sw_ + sw_) % sw_;
+        colFirst_.push_back(static_cast<int32_t>(w0));
+        colStaged_.push_back(static_cast<int32_t>((w0 + g.pad[2]) / sw_));
+    }
+    if (depthwise_) {
+        prepareDepthwise(w, bias, KH, KW);
+    } else {
+        prepareDense(w, bias, C, M, KH, KW);
+    }
+    multiplier_.assign(static_cast<size_t>(M), 0);
+    shift_.assign(static_cast<size_t>(M), 31);
+    for (int64_t m = 0; m < M; ++m) {
+        const Requantizer& r = requant[requant.size() > 1 ? static_cast<size_t>(m) : 0];
+        multiplier_[static_cast<size_t>(m)] = r.multiplier;
+        shift_[static_cast<size_t>(m)] = r.shift;
+    }
+    yZero_ = yZero;
+    clamp_ = clamp;
+    // Where each group of 16 virtual positions goes in a [OH][OW] output plane.
+    segments_.clear();
+    segmentStart_.assign(static_cast<size_t>(virtualStride_ / 16 + 1), 0);
+    for (int64_t grp = 0; grp < virtualStride_ / 16; ++grp) {
+        segmentStart_[static_cast<size_t>(grp)] = static_cast<int32_t>(segments_.size());
+        const int64_t v0 = grp * 16;
+        for (int64_t r = v0 / swp_; r <= (v0 + 15) / swp_ && r < g.out[1]; ++r) {
+            uint32_t mask = 0;
+            for (int64_t i = 0; i < 16; ++i) {
+                const int64_t v = v0 + i;
+                if (v >= r * swp_ && v < r * swp_ + g.out[2]) mask |= 1u << i;
+            }
+            if (mask) segments_.push_back({static_cast<uint16_t>(mask), r * g.out[2] - r * swp_ + v0});
+        }
+    }
+    segmentStart_.back() = static_cast<int32_t>(segments_.size());
+}
+
+void DirectConv::prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t KH, int64_t KW)
+{
+    const int64_t C = g_.inC;
+    offsets_.clear();
+    int64_t maxOffset = 0;
+    for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t phase = (kh % sh_) * sw_ + kw % sw_;
+            const int64_t off = phase * planeDwords_ + (kh / sh_) * swp_ + kw / sw_;   // bytes, in a channel's planes
+            offsets_.push_back(static_cast<int32_t>(off));
+            maxOffset = std::max(maxOffset, off);
+        }
+    channelBytes_ = std::max(phases_ * planeDwords_, maxOffset + virtualStride_) + 16;
+    stageBytes_ = static_cast<size_t>((C * channelBytes_ + 64 + 63) / 64 * 64);
+    scratchBytes_ = stageBytes_;
+    packedW_.assign(static_cast<size_t>(C * KH * KW), 0);
+    biasEff_.assign(static_cast<size_t>(C), 0);
+    for (int64_t c = 0; c < C; ++c) {
+        int64_t wsum = 0;
+        for (int64_t t = 0; t < KH * KW; ++t) {
+            packedW_[static_cast<size_t>(c * KH * KW + t)] = w[c * KH * KW + t];
+            wsum += w[c * KH * KW + t];
+        }
+        biasEff_[static_cast<size_t>(c)] = static_cast<int32_t>((bias ? bias[c] : 0) - static_cast<int64_t>(xZeroU8_) * wsum);
+    }
+}
+
+void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW)
+{
+    const int64_t steps = KH * KW * c4_;
+    offsets_.assign(static_cast<size_t>(steps), 0);
+    int64_t maxOffset = 0;
+    for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw)
+            for (int64_t c4 = 0; c4 < c4_; ++c4) {
+                const int64_t phase = (kh % sh_) * sw_ + kw % sw_;
+                const int64_t off = (phase * c4_ + c4) * planeDwords_ + (kh / sh_) * swp_ + kw / sw_;
+                offsets_[static_cast<size_t>((kh * KW + kw) * c4_ + c4)] = static_cast<int32_t>(off);
+                maxOffset = std::max(maxOffset, off);
+            }
+    // Every read stays inside the buffer: the last block reads up to maxOffset + virtualStride.
+    const int64_t stageDwords = std::max(phases_ * c4_ * planeDwords_, maxOffset + virtualStride_) + 16;
+    stageBytes_ = static_cast<size_t>((stageDwords * 4 + 63) / 64 * 64);
+    scratchBytes_ = stageBytes_;
+
+    packedW_.assign(static_cast<size_t>(mBlocks_ * steps * kChannelBlock), 0);
+    biasEff_.assign(static_cast<size_t>(mBlocks_ * kChannelBlock), 0);
+    for (int64_t m = 0; m < M; ++m) {
+        int64_t wsum = 0;
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh)
+                for (int64_t kw = 0; kw < KW; ++kw) {
+                    const int8_t v = w[((m * C + c) * KH + kh) * KW + kw];
+                    wsum += v;
+                    const int64_t step = (kh * KW + kw) * c4_ + c / 4;
+                    auto* dword = reinterpret_cast<int8_t*>(
+                        &packedW_[static_cast<size_t>(((m / kChannelBlock) * steps + step) * kChannelBlock + m % kChannelBlock)]);
+                    dword[c % 4] = v;
+                }
+        const int64_t b = (bias ? bias[m] : 0) - static_cast<int64_t>(xZeroU8_) * wsum;
+        biasEff_[static_cast<size_t>(m)] = static_cast<int32_t>(b);
+    }
+}
+
+void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage) const
+{
+    const int64_t C = g_.inC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
+
+    const int64_t taps = static_cast<int64_t>(offsets_.size()), groups = virtualStride_ / 16;
+    for (int64_t n = 0; n < g_.batch; ++n) {
+        // Stage: [c][phase][h'][w'] bytes, x_zero_point in the padding.
+        std::memset(stage, xZeroU8_, stageBytes_);
+        const uint8_t* xn = xb + n * C * H * W;
+        for (int64_t c = 0; c < C; ++c) {
+            uint8_t* sc = stage + c * channelBytes_;
+            for (int64_t h = 0; h < H; ++h) {
+                const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
+                const uint8_t* row = xn + (c * H + h) * W;
+                for (int64_t pw = 0; pw < sw_; ++pw) {
+                    const int64_t w0 = colFirst_[static_cast<size_t>(pw)];
+                    uint8_t* dst = sc + (ph * sw_ + pw) * planeDwords_ + hh * swp_ + colStaged_[static_cast<size_t>(pw)];
+                    if (sw_ == 1) {
+                        const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
+                        for (int64_t w = 0; w < W; w += 16) {
+                            const __mmask16 k = W - w >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (W - w)) - 1);
+                            _mm_mask_storeu_epi8(dst + w, k, _mm_xor_si128(_mm_maskz_loadu_epi8(k, row + w), flip));
+                        }
+                    } else {
+                        const uint8_t flip = xFlip_;
+                        for (int64_t w = w0, step = sw_; w < W; w += step) *dst++ = static_cast<uint8_t>(row[w] ^ flip);
+                    }
+                }
+            }
+        }
+        uint8_t* yn = yb + n * C * OH * OW;
+        for (int64_t c = 0; c < C; ++c) {
+            const uint8_t* sc = stage + c * channelBytes_;
+            const int32_t* wc = packedW_.data() + c * taps;
+            const VecRequant rq(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
+            const __m512i b = _mm512_set1_epi32(biasEff_[static_cast<size_t>(c)]);
+            const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + c * OH * OW);
+            for (int64_t grp = 0; grp < groups; ++grp) {
+                __m512i acc = b;
+                for (int64_t t = 0; t < taps; ++t) {
+                    const __m128i xv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + offsets_[static_cast<size_t>(t)] + grp * 16));
+                    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_cvtepu8_epi32(xv), _mm512_set1_epi32(wc[t])));
+                }
+                const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(acc));
+                for (int32_t k = segmentStart_[static_cast<size_t>(grp)]; k < segmentStart_[static_cast<size_t>(grp) + 1]; ++k) {
+                    const Segment& sg = segments_[static_cast<size_t>(k)];
+                    _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
+                }
+            }
+        }
+    }
+}
+
+void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int threads) const
+{
+    (void)yType;   // the clamp keeps values in the output type's range; the low byte is the code
+    if (depthwise_) {
+        runDepthwise(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), static_cast<uint8_t*>(scratch));
+        return;
+    }
+    const int64_t C = g_.inC, M = g_.outC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
+    const int64_t steps = static_cast<int64_t>(offsets_.size());
+    auto* stage = static_cast<uint8_t*>(scratch);
+    const auto* xb = static_cast<const uint8_t*>(x);
+    auto* yb = static_cast<uint8_t*>(y);
+    const int64_t padL = g_.pad[2];
+
+    for (int64_t n = 0; n < g_.batch; ++n) {
+        // Stage: [phase][c4][h'][w'][4], x_zero_point in the padding.
+        std::memset(stage, xZeroU8_, stageBytes_);
+        const uint8_t* xn = xb + n * C * H * W;
+        const bool simd = C % 4 == 0 && (sw_ == 1 || sw_ == 2);
+        const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
+        for (int64_t c = 0; simd && c < C; c += 4) {
+            for (int64_t h = 0; h < H; ++h) {
+                const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
+                const uint8_t* r0 = xn + (c * H + h) * W;
+                const int64_t planeStride = H * W;
+                auto rowDst = [&](int64_t pw) {
+                    return stage + (((ph * sw_ + pw) * c4_ + c / 4) * planeDwords_ + hh * swp_) * 4;
+                };
+                if (sw_ == 1) {
+                    uint8_t* dst = rowDst(0) + padL * 4;
+                    for (int64_t w = 0; w < W; w += 16) {
+                        const int64_t cnt = std::min<int64_t>(16, W - w);
+                        interleave4(loadBytes(r0 + w, cnt, flip), loadBytes(r0 + planeStride + w, cnt, flip),
+                                    loadBytes(r0 + 2 * planeStride + w, cnt, flip), loadBytes(r0 + 3 * planeStride + w, cnt, flip),
+                                    cnt, dst + w * 4);
+                    }
+                } else {
+                    // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
+                    const __m128i evenOdd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+                    uint8_t* dstEven = rowDst(padL % 2) + (padL / 2) * 4;
+                    uint8_t* dstOdd = rowDst((1 + padL) % 2) + ((1 + padL) / 2) * 4;
+                    for (int64_t w = 0; w < W; w += 16) {
+                        const int64_t cnt = std::min<int64_t>(16, W - w);
+                        __m128i rows[4];
+                        for (int k = 0; k < 4; ++k) rows[k] = _mm_shuffle_epi8(loadBytes(r0 + k * planeStride + w, cnt, flip), evenOdd);
+                        const int64_t ne = (cnt + 1) / 2, no = cnt / 2;
+                        interleave4(rows[0], rows[1], rows[2], rows[3], ne, dstEven + (w / 2) * 4);
+                        if (no > 0)
+                            interleave4(_mm_srli_si128(rows[0], 8), _mm_srli_si128(rows[1], 8), _mm_srli_si128(rows[2], 8),
+                                        _mm_srli_si128(rows[3], 8), no, dstOdd + (w / 2) * 4);
+                    }
+                }
+            }
+        }
+        for (int64_t c = 0; !simd && c < C; ++c) {
+            const uint8_t* plane = xn + c * H * W;
+            for (int64_t h = 0; h < H; ++h) {
+                const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
+                const uint8_t* row = plane + h * W;
+                for (int64_t pw = 0; pw < sw_; ++pw) {
+                    const int64_t w0 = colFirst_[static_cast<size_t>(pw)];
+                    uint8_t* dst = stage + ((((ph * sw_ + pw) * c4_ + c / 4) * planeDwords_ + hh * swp_ + colStaged_[static_cast<size_t>(pw)]) * 4 + c % 4);
+                    for (int64_t w = w0; w < W; w += sw_, dst += 4) *dst = static_cast<uint8_t>(row[w] ^ xFlip_);
+                }
+            }
+        }
+        const auto* sd = reinterpret_cast<const int32_t*>(stage);
+        uint8_t* yn = yb + n * M * OH * OW;
+        auto tile = [&](int64_t begin, int64_t end) {
+            for (int64_t job = begin; job < end; ++job) {
+                const int64_t mb = job / virtualBlocks_, vb = job % virtualBlocks_;
+                __m512i acc[2][kChannelBlock];
+                for (int j = 0; j < kChannelBlock; ++j) {
+                    const __m512i b = _mm512_set1_epi32(biasEff_[static_cast<size_t>(mb * kChannelBlock + j)]);
+                    acc[0][j] = b;
+                    acc[1][j] = b;
+                }
+                const int32_t* wp = packedW_.data() + mb * steps * kChannelBlock;
+                const int32_t* base = sd + vb * kPositionBlock;
+                for (int64_t s = 0; s < steps; ++s, wp += kChannelBlock) {
+                    const int32_t* src = base + offsets_[static_cast<size_t>(s)];
+                    const __m512i x0 = _mm512_loadu_si512(src);
+                    const __m512i x1 = _mm512_loadu_si512(src + 16);
+                    for (int j = 0; j < kChannelBlock; ++j) {
+                        const __m512i wv = _mm512_set1_epi32(wp[j]);
+                        acc[0][j] = _mm512_dpbusd_epi32(acc[0][j], x0, wv);
+                        acc[1][j] = _mm512_dpbusd_epi32(acc[1][j], x1, wv);
+                    }
+                }
+                for (int j = 0; j < kChannelBlock; ++j) {
+                    const int64_t m = mb * kChannelBlock + j;
+                    if (m >= M) break;
+                    const VecRequant rq(multiplier_[static_cast<size_t>(m)], shift_[static_cast<size_t>(m)], yZero_, clamp_);
+                    const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + m * OH * OW);
+                    for (int half = 0; half < 2; ++half) {
+                        const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(acc[half][j]));
+                        const size_t grp = static_cast<size_t>(vb * 2 + half);
+                        for (int32_t k = segmentStart_[grp]; k < segmentStart_[grp + 1]; ++k) {
+                            const Segment& sg = segments_[static_cast<size_t>(k)];
+                            // Masked-off lanes are not accessed, so the base may point before the plane.
+                            _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
+                        }
+                    }
+                }
+            }
+        };
+        const int64_t jobs = mBlocks_ * virtualBlocks_;
+        if (threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 20)) parallelFor(threads, jobs, 1, tile);
+        else tile(0, jobs);
+    }
+}
+
+} // namespace joule::rt::intconv
+
+#else   // not x86-64: cpuSupported() is false, so these are never called.
+
+namespace joule::rt::intconv {
+void DirectConv::prepare(const IntConvGeometry&, const int8_t*, const int32_t*, DataType, int32_t,
+                         const std::vector<Requantizer>&, int32_t, QuantClamp)
+{
+    throw UnsupportedError("the direct int8 convolution needs AVX-512 VNNI");
+}
+void DirectConv::run(const void*, void*, DataType, void*, int) const
+{
+    throw UnsupportedError("the direct int8 convolution needs AVX-512 VNNI");
+}
+} // namespace joule::rt::intconv
+
+#endif

@@ -1,0 +1,56 @@
+#pragma once
+// The fused activation of the "ai.joule" quantized ops (QLinearConv, QGemm, QLinearAdd in domain
+// "ai.joule"): the same inputs and formula as their ONNX / com.microsoft namesakes, plus two
+// optional Int attributes that clamp the quantized output after saturation:
+//
+//   activation_min  (default: the output type's minimum)   Relu:      zero point of y
+//   activation_max  (default: the output type's maximum)   Clip(0,6): quantizeValue(6.0, y_scale, zp)
+//
+// qdq_lower.cpp writes them when it fuses a Relu / Clip that sat between the op and its
+// QuantizeLinear: quantizing is monotone, so clamp(saturate(q)) equals quantizing the clipped real.
+//
+//   QuantClamp c = readQuantClamp(ctx, yType);   // prepare()
+//   y[i] = static_cast<Y>(c.apply(rq.apply(acc) + zp));
+
+#include "runtime/kernel.h"
+#include "runtime/quant_math.h"
+
+#include <algorithm>
+#include <string>
+
+namespace joule::rt {
+
+// roundingShiftRightHalfEven (quant_math.h) without branches, for the inner loops: the same
+// result for every v and 1 <= shift <= 62 (round up when rem + (q & 1) > half).
+inline int64_t roundShiftHalfEven(int64_t v, int shift)
+{
+    const int64_t q = v >> shift;
+    const int64_t rem = v & ((int64_t{1} << shift) - 1);
+    return q + static_cast<int64_t>((rem + (q & 1)) > (int64_t{1} << (shift - 1)));
+}
+
+// Requantizer::apply (quant_math.h), branch-free: the same result for every accumulator.
+inline int64_t requantize(const Requantizer& r, int32_t acc)
+{
+    return roundShiftHalfEven(static_cast<int64_t>(acc) * r.multiplier, r.shift);
+}
+
+struct QuantClamp {
+    int32_t lo = -128, hi = 127;
+    int32_t apply(int64_t v) const { return static_cast<int32_t>(std::clamp<int64_t>(v, lo, hi)); }
+};
+
+inline QuantClamp readQuantClamp(PrepareContext& ctx, DataType yType)
+{
+    QuantClamp c;
+    if (yType == DataType::UInt8) { c.lo = quantMin<uint8_t>(); c.hi = quantMax<uint8_t>(); }
+    else { c.lo = quantMin<int8_t>(); c.hi = quantMax<int8_t>(); }
+    const int32_t typeLo = c.lo, typeHi = c.hi;
+    c.lo = static_cast<int32_t>(std::clamp<int64_t>(ctx.attrInt("activation_min", typeLo), typeLo, typeHi));
+    c.hi = static_cast<int32_t>(std::clamp<int64_t>(ctx.attrInt("activation_max", typeHi), typeLo, typeHi));
+    if (c.lo > c.hi)
+        throw KernelError("activation_min " + std::to_string(c.lo) + " is above activation_max " + std::to_string(c.hi));
+    return c;
+}
+
+} // namespace joule::rt

@@ -1,0 +1,53 @@
+#pragma once
+// Lowering of QDQ graphs (the project's quantized format, as ONNX Runtime's QDQ format) to integer
+// ops that run in true integer arithmetic with quant_math.h's requantization.
+//
+//   joule::Graph qdq = joule::onnx::loadModel("resnet8_int8.onnx");   // QuantizeLinear/DequantizeLinear
+//   joule::Graph lowered = joule::rt::lowerQdq(qdq);                   // QLinearConv, QGemm, ...
+//   joule::rt::Session session(lowered);                               // int8 kernels
+//
+// Patterns rewritten (x_q, w_q, b_q: quantized tensors; DQ / Q: DequantizeLinear / QuantizeLinear;
+// every scale and zero point a constant; activations per tensor, weights per tensor or per output
+// channel; a DQ carrying "joule.bits" = 4 holds int4 values in int8 storage and runs as int8):
+//
+//   DQ(x_q), DQ(w_q) [, DQ(b_q)] -> Conv -> [Relu | Clip] -> Q   =>  QLinearConv
+//   DQ(a_q), DQ(w_q) [, DQ(b_q)] -> Gemm -> [Relu | Clip] -> Q   =>  QGemm (com.microsoft)
+//   DQ(a_q), DQ(w_q) [, DQ(b_q)] -> Gemm  (fp32 output, e.g. logits) =>  QGemm without y_scale
+//   DQ(a_q), DQ(w_q) -> MatMul -> Q                                =>  QLinearMatMul
+//   DQ(a_q), DQ(b_q) -> Add -> [Relu | Clip] -> Q                  =>  QLinearAdd (com.microsoft)
+//   DQ(x_q) -> GlobalAveragePool -> Q                              =>  QLinearGlobalAveragePool
+//   DQ(x_q) -> MaxPool | Flatten | Reshape -> Q (same scale, zp)   =>  the op on x_q directly
+//
+// A fused Relu / Clip turns the op into its "ai.joule" variant whose activation_min / _max
+// attributes clamp the output codes (runtime/kernels/quant_activation.h). A bias is lowered only
+// when its scale is x_scale * w_scale (the QDQ format's rule). Anything else stays as it was:
+// DQ -> float op -> Q runs as fake quantization, still correct. DQ / Q nodes and initializers that
+// nothing reads any more are removed. The input graph is not modified. docs/integer-runtime.md
+// describes every rounding step of the integer ops.
+
+#include "ir/graph.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace joule::rt {
+
+// Returns the lowered copy of `qdq`. Throws GraphError if the result does not validate.
+Graph lowerQdq(const Graph& qdq);
+
+// Whether `graph` holds QuantizeLinear / DequantizeLinear nodes (the QDQ form lowerQdq() rewrites).
+bool hasQdq(const Graph& graph);
+
+// Which nodes lowerQdq() rewrote, by the op type it produced ("QLinearConv" -> 9, ...).
+std::map<std::string, int> loweredOpCounts(const Graph& lowered);
+
+// A simple post-training quantizer in the QDQ format, for benchmarks and tests when no calibrated
+// model is at hand (the quantization plugin is the real one): activations uint8 asymmetric over
+// the min / max seen while running `calibration` (ranges widened to include 0), weights of Conv /
+// Gemm / MatMul int8 symmetric per output channel, biases int32 with scale x_scale * w_scale.
+// Relu / Clip right after Conv / Gemm / Add are left unquantized in between (fused on lowering);
+// MaxPool / Flatten / Reshape outputs reuse their input's scale; graph outputs stay fp32.
+Graph quantizeMinMax(const Graph& fp32, const std::vector<std::map<std::string, Tensor>>& calibration);
+
+} // namespace joule::rt
