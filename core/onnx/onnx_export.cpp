@@ -6,6 +6,8 @@
 #include <QSaveFile>
 #include <QString>
 
+#include <map>
+
 namespace joule::onnx {
 
 namespace {
@@ -58,7 +60,16 @@ std::string serializeModel(const Graph& g)
         op->set_domain(domain);
         op->set_version(version);
     }
-    for (const auto& [k, v] : g.metadata) {
+    // Joule's own node attributes ("joule.*", e.g. joule.bits = 4 on the DequantizeLinear of an int4
+    // weight) are not ONNX: checkers and ONNX Runtime reject them. They travel in the model metadata
+    // instead (docs/quantization.md), and the importer puts them back.
+    std::map<std::string, std::string> metadata = g.metadata;
+    std::string int4;
+    for (const auto& n : g.nodes())
+        if (n.domain.empty() && n.opType == "DequantizeLinear" && n.attrInt("joule.bits", 8) == 4 && n.hasInput(0))
+            int4 += (int4.empty() ? "" : ",") + n.inputs[0];
+    if (!int4.empty()) metadata["joule.int4_weights"] = int4;
+    for (const auto& [k, v] : metadata) {
         auto* kv = model.add_metadata_props();
         kv->set_key(k);
         kv->set_value(v);
@@ -78,7 +89,8 @@ std::string serializeModel(const Graph& g)
         np->set_doc_string(n.docString);
         for (const auto& i : n.inputs) np->add_input(i);
         for (const auto& o : n.outputs) np->add_output(o);
-        for (const auto& [name, a] : n.attributes) attributeToProto(name, a, np->add_attribute());
+        for (const auto& [name, a] : n.attributes)
+            if (name.rfind("joule.", 0) != 0) attributeToProto(name, a, np->add_attribute());
     }
     return model.SerializeAsString();
 }

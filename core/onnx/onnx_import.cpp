@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace joule::onnx {
@@ -149,6 +150,26 @@ Graph graphFromModel(const ::onnx::ModelProto& model, const std::string& origin,
             n.attributes[a.name()] = attributeFromProto(a, baseDir, where + " attribute '" + a.name() + "'");
         }
         g.addNode(std::move(n));
+    }
+    // int4 weights (int8 storage) listed in the metadata get their joule.bits = 4 back (see onnx_export.cpp).
+    if (auto it = g.metadata.find("joule.int4_weights"); it != g.metadata.end()) {
+        std::set<std::string> int4;
+        std::string name;
+        for (char c : it->second + ",") {
+            if (c == ',') {
+                if (!name.empty()) int4.insert(name);
+                name.clear();
+            } else {
+                name += c;
+            }
+        }
+        for (Node& n : g.nodes())
+            if (n.domain.empty() && n.opType == "DequantizeLinear" && n.hasInput(0) && int4.count(n.inputs[0])) {
+                Attribute bits;
+                bits.kind = Attribute::Kind::Int;
+                bits.i = 4;
+                n.attributes["joule.bits"] = bits;
+            }
     }
     try {
         g.validate();

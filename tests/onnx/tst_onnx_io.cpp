@@ -642,6 +642,37 @@ private slots:
         QCOMPARE(back.inputs()[0].dtype, DataType::String);
     }
 
+    void int4MarkTravelsInMetadataNotAsAnAttribute()
+    {
+        // x -> Conv(w = DequantizeLinear(wq, joule.bits = 4)) -> y
+        Graph g;
+        g.opsetImports[""] = 13;
+        g.addInput({"x", DataType::Float32, {1, 1, 4, 4}});
+        g.setInitializer("wq", Tensor::fromVector<int8_t>(DataType::Int8, {1, 1, 2, 2}, {-8, 7, 3, 0}));
+        g.setInitializer("ws", Tensor::fromVector<float>(DataType::Float32, {}, {0.5f}));
+        Attribute bits;
+        bits.i = 4;
+        g.addNode({.name = "dqw", .opType = "DequantizeLinear", .inputs = {"wq", "ws"}, .outputs = {"w"},
+                   .attributes = {{"joule.bits", bits}}});
+        g.addNode({.name = "conv", .opType = "Conv", .inputs = {"x", "w"}, .outputs = {"y"}});
+        g.addOutput({"y", DataType::Float32, {1, 1, 3, 3}});
+        const std::string bytes = joule::onnx::serializeModel(g);
+        ::onnx::ModelProto proto;
+        QVERIFY(proto.ParseFromString(bytes));
+        for (const auto& n : proto.graph().node())
+            for (const auto& a : n.attribute()) QVERIFY2(a.name().rfind("joule.", 0) != 0, a.name().c_str());
+        bool listed = false;
+        for (const auto& kv : proto.metadata_props()) listed = listed || (kv.key() == "joule.int4_weights" && kv.value() == "wq");
+        QVERIFY(listed);
+        // The checker accepts the file, and the mark is back on the node.
+        const Graph back = joule::onnx::loadModelFromBytes(bytes, path("int4.onnx"));
+        const Node* dq = nullptr;
+        for (const Node& n : back.nodes())
+            if (n.name == "dqw") dq = &n;
+        QVERIFY(dq);
+        QCOMPARE(dq->attrInt("joule.bits", 8), int64_t(4));
+    }
+
     void loadTensorProtoRejectsGarbage()
     {
         const std::string file = path("garbage.pb");
