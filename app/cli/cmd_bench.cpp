@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include "cost/layer_stats.h"
+#include "quant/minmax.h"
 #include "runtime/qdq_lower.h"
 #include "runtime/session.h"
 
@@ -56,7 +57,7 @@ Graph int8Graph(const Graph& graph, QString* how)
         calibration.push_back(std::move(feeds));
     }
     *how = "minmax-random-calibration";
-    return rt::lowerQdq(rt::quantizeMinMax(graph, calibration));
+    return rt::lowerQdq(quant::quantizeMinMax(graph, calibration));
 }
 
 } // namespace

@@ -42,12 +42,5 @@ bool hasQdq(const Graph& graph);
 // Which nodes lowerQdq() rewrote, by the op type it produced ("QLinearConv" -> 9, ...).
 std::map<std::string, int> loweredOpCounts(const Graph& lowered);
 
-// A simple post-training quantizer in the QDQ format, for benchmarks and tests when no calibrated
-// model is at hand (the quantization plugin is the real one): activations uint8 asymmetric over
-// the min / max seen while running `calibration` (ranges widened to include 0), weights of Conv /
-// Gemm / MatMul int8 symmetric per output channel, biases int32 with scale x_scale * w_scale.
-// Relu / Clip right after Conv / Gemm / Add are left unquantized in between (fused on lowering);
-// MaxPool / Flatten / Reshape outputs reuse their input's scale; graph outputs stay fp32.
-Graph quantizeMinMax(const Graph& fp32, const std::vector<std::map<std::string, Tensor>>& calibration);
 
 } // namespace joule::rt

@@ -3,7 +3,7 @@
 //   build/tests/bench_int8 [--runs R] [--threads N] [--profile] [--write-qdq DIR] [MODEL.onnx ...]
 //
 // Without models it measures resources/models/fmnist_{resnet8,dscnn,little}.onnx. The int8 graph
-// is the model quantized with min-max ranges of 8 seeded random inputs (rt::quantizeMinMax) and
+// is the model quantized with min-max ranges of 8 seeded random inputs (quant::quantizeMinMax, core/quant/minmax.h) and
 // lowered to integer ops (rt::lowerQdq); a QDQ model is lowered as is. fp32 and int8 runs are
 // interleaved so that load from other processes hits both alike. Batch 1. --profile adds the time
 // of each node (the gap between consecutive observer calls, so it includes the session's own
@@ -12,6 +12,7 @@
 // never fails on timing.
 #include "cost/layer_stats.h"
 #include "onnx/onnx_io.h"
+#include "quant/minmax.h"
 #include "runtime/qdq_lower.h"
 #include "runtime/session.h"
 
@@ -114,14 +115,14 @@ int main(int argc, char** argv)
             } else {
                 std::vector<std::map<std::string, Tensor>> calibration;
                 for (int i = 0; i < 8; ++i) calibration.push_back(randomFeeds(g, rng));
-                const Graph qdqModel = rt::quantizeMinMax(g, calibration);
+                const Graph qdqModel = quant::quantizeMinMax(g, calibration);
                 int8 = rt::lowerQdq(qdqModel);
                 if (!qdqDir.empty()) {
                     const std::string stem = path.substr(path.find_last_of('/') + 1);
                     onnx::saveModel(qdqModel, qdqDir + "/" + stem.substr(0, stem.rfind('.')) + "_qdq.onnx");
                 }
             }
-            rt::Session fp(qdq ? rt::quantizeMinMax(g, {}) : g, {.threads = threads});
+            rt::Session fp(g, {.threads = threads});   // a QDQ model: its fake-quant float run
             rt::Session in(int8, {.threads = threads});
             const auto feeds = randomFeeds(g, rng);
             for (int i = 0; i < 10; ++i) {

@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "onnx/onnx_io.h"
 #include "quant/pipeline.h"
+#include "quant/minmax.h"
 #include "runtime/qdq_lower.h"
 #include "runtime/session.h"
 
@@ -187,7 +188,7 @@ private slots:
     void handBuiltGraphLowersEveryPattern()
     {
         const Graph fp32 = handBuiltGraph();
-        Graph qdq = rt::quantizeMinMax(fp32, randomFeeds("x", {1, 3, 12, 12}, 8, 1));
+        Graph qdq = quant::quantizeMinMax(fp32, randomFeeds("x", {1, 3, 12, 12}, 8, 1));
         // Min-max ranges put a Relu's zero point at 0, where the fused clamp is a no-op; move the
         // zero points and the Clip's scale so that the clamps bite: Relu at code 20 (conv1) and 30
         // (add), 6.0 at code 200 (dw).
@@ -275,7 +276,7 @@ private slots:
         };
         std::vector<std::map<std::string, Tensor>> calibration;
         for (int64_t i = 0; i < 32; ++i) calibration.push_back(batchOf(9000 + i));   // not among the compared images
-        const Graph qdq = rt::quantizeMinMax(fp32, calibration);
+        const Graph qdq = quant::quantizeMinMax(fp32, calibration);
         const Graph lowered = rt::lowerQdq(qdq);
         const auto counts = rt::loweredOpCounts(lowered);
         for (const QString& entry : integerOps) {
@@ -384,7 +385,7 @@ private slots:
     {
         // Mixed precision: a weight DequantizeLinear with "joule.bits" = 4 holds values in [-8, 7]
         // in int8 storage; it lowers like any int8 weight and agrees with fake quantization.
-        Graph qdq = rt::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 8, 1));
+        Graph qdq = quant::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 8, 1));
         Tensor w4 = qdq.initializer("w1_quantized")->clone();
         for (int64_t i = 0; i < w4.numel(); ++i)
             w4.data<int8_t>()[i] = static_cast<int8_t>(std::clamp(static_cast<int>(std::lround(w4.data<int8_t>()[i] / 16.0)), -8, 7));
@@ -421,7 +422,7 @@ private slots:
     void unsupportedPatternStaysFakeQuant()
     {
         // A Conv whose bias scale is not x_scale * w_scale cannot become QLinearConv: left as is.
-        Graph qdq = rt::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 4, 3));
+        Graph qdq = quant::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 4, 3));
         Tensor wrong = Tensor::fromVector(DataType::Float32, {8}, std::vector<float>(8, 0.5f));
         qdq.setInitializer("b1_scale", wrong);
         const Graph lowered = rt::lowerQdq(qdq);
@@ -436,7 +437,7 @@ private slots:
 
     void loweredGraphSavesAndReloads()
     {
-        const Graph lowered = rt::lowerQdq(rt::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 4, 3)));
+        const Graph lowered = rt::lowerQdq(quant::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 4, 3)));
         const QString path = QDir::temp().filePath("joule_tst_qdq_lower.onnx");
         onnx::saveModel(lowered, path.toStdString());
         const Graph back = onnx::loadModel(path.toStdString());
