@@ -57,6 +57,9 @@ public:
             else if (n.opType == "Add") lowerAdd(static_cast<int>(i));
             else if (n.opType == "GlobalAveragePool") lowerGlobalAveragePool(static_cast<int>(i));
             else if (n.opType == "MaxPool" || n.opType == "Flatten" || n.opType == "Reshape") lowerPassThrough(static_cast<int>(i));
+            else if (n.opType == "Concat") lowerConcat(static_cast<int>(i));
+            else if (n.opType == "AveragePool") lowerAveragePool(static_cast<int>(i));
+            else if (isLookupActivation(n.opType)) lowerActivation(static_cast<int>(i));
         }
         std::vector<Node> nodes;
         for (size_t i = 0; i < g_.nodes().size(); ++i) {
@@ -408,13 +411,169 @@ private:
         if (op.opType == "MaxPool" && op.outputs.size() > 1 && !op.outputs[1].empty()) return;
         auto x = activation(op.inputs[0]);
         if (!x) return;
-        QTensor y;
-        const int qi = quantizer(op.outputs[0], &y);
-        if (qi < 0 || y.type != x->type || y.scales != x->scales || y.zeroPoints != x->zeroPoints) return;
+        auto tail = quantizedTail(op.outputs[0]);
+        if (!tail) return;
+        const QTensor& y = tail->y;
+        if (y.type != x->type || y.scales != x->scales || y.zeroPoints != x->zeroPoints) return;
         Node q = op;
         q.inputs[0] = x->value;
-        q.outputs = {y.value};
+        if (clampBites(*tail)) {
+            // A fused Relu / Clip (the quantizer gives it the op's parameters): the op on the codes,
+            // then QClamp in the activation's place.
+            const Node& act = g_.nodes()[static_cast<size_t>(tail->activation)];
+            q.outputs = {op.outputs[0] + "_codes"};
+            Node c;
+            c.name = act.name;
+            c.opType = "QClamp";
+            c.domain = "ai.joule";
+            c.inputs = {q.outputs[0]};
+            c.outputs = {y.value};
+            c.attributes["activation_min"] = intAttr(tail->lo);
+            c.attributes["activation_max"] = intAttr(tail->hi);
+            usedDomains_.insert(c.domain);
+            removed_[static_cast<size_t>(tail->quantize)] = true;
+            replaced_[static_cast<size_t>(tail->activation)] = std::move(c);
+        } else {
+            q.outputs = {consume(*tail)};
+        }
+        replaced_[static_cast<size_t>(i)] = std::move(q);
+    }
+
+    // Whether the fused activation of `t` changes any code (else the plain op does the same).
+    static bool clampBites(const Tail& t)
+    {
+        const bool u8 = t.y.type == DataType::UInt8;
+        return t.activation >= 0 && (t.lo != (u8 ? 0 : -128) || t.hi != (u8 ? 255 : 127));
+    }
+
+    // DQ(x_1..x_n) -> Concat -> [Relu | Clip] -> Q  =>  Concat of the codes when every x_i has y's
+    // scale and zero point and no clamp bites; QLinearConcat otherwise.
+    void lowerConcat(int i)
+    {
+        const Node& cat = g_.nodes()[static_cast<size_t>(i)];
+        if (cat.inputs.empty() || cat.outputs.empty()) return;
+        std::vector<QTensor> xs;
+        for (const auto& in : cat.inputs) {
+            auto x = in.empty() ? std::nullopt : activation(in);
+            if (!x || x->type != (xs.empty() ? x->type : xs.front().type)) return;
+            xs.push_back(*x);
+        }
+        auto tail = quantizedTail(cat.outputs[0]);
+        if (!tail || tail->y.type != xs.front().type) return;
+        const bool sameParams = std::all_of(xs.begin(), xs.end(), [&](const QTensor& x) {
+            return x.scales == tail->y.scales && x.zeroPoints == tail->y.zeroPoints;
+        });
+        Node q;
+        q.name = cat.name;
+        q.attributes["axis"] = intAttr(cat.attrInt("axis", 1));
+        if (sameParams && !clampBites(*tail)) {
+            q.opType = "Concat";
+            for (const QTensor& x : xs) q.inputs.push_back(x.value);
+        } else {
+            q.opType = "QLinearConcat";
+            q.inputs = {tail->y.scale, zeroPointOf(tail->y)};
+            for (const QTensor& x : xs) {
+                q.inputs.push_back(x.value);
+                q.inputs.push_back(x.scale);
+                q.inputs.push_back(zeroPointOf(x));
+            }
+        }
+        q.outputs = {consume(*tail)};
+        if (q.opType == "QLinearConcat") setActivation(q, *tail, "com.microsoft");
+        replaced_[static_cast<size_t>(i)] = std::move(q);
+    }
+
+    // DQ(x) -> AveragePool (2-D, no dilations) -> [Relu | Clip] -> Q  =>  QLinearAveragePool.
+    void lowerAveragePool(int i)
+    {
+        const Node& pool = g_.nodes()[static_cast<size_t>(i)];
+        if (pool.inputs.empty() || pool.outputs.empty()) return;
+        if (pool.attrInts("kernel_shape").size() != 2) return;
+        for (int64_t d : pool.attrInts("dilations"))
+            if (d != 1) return;
+        auto x = activation(pool.inputs[0]);
+        if (!x) return;
+        auto tail = quantizedTail(pool.outputs[0]);
+        if (!tail || tail->y.type != x->type) return;
+        Node q;
+        q.name = pool.name;
+        q.opType = "QLinearAveragePool";
+        for (const char* a : {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"})
+            if (const Attribute* v = pool.attribute(a)) q.attributes[a] = *v;
+        q.inputs = {x->value, x->scale, zeroPointOf(*x), tail->y.scale, zeroPointOf(tail->y)};
+        q.outputs = {consume(*tail)};
+        setActivation(q, *tail, "com.microsoft");
+        replaced_[static_cast<size_t>(i)] = std::move(q);
+    }
+
+    static bool isLookupActivation(const std::string& op)
+    {
+        return op == "Relu" || op == "Clip" || op == "LeakyRelu" || op == "Sigmoid" || op == "Tanh" || op == "HardSigmoid" ||
+               op == "HardSwish";
+    }
+
+    static Attribute floatAttr(float v)
+    {
+        Attribute a;
+        a.kind = Attribute::Kind::Float;
+        a.f = v;
+        return a;
+    }
+
+    // A standalone activation DQ(x) -> f -> Q. Relu / Clip keeping scale and zero point => QClamp
+    // ("ai.joule", a clamp on codes); LeakyRelu => QLinearLeakyRelu, Sigmoid => QLinearSigmoid
+    // (com.microsoft); the rest => QLookup ("ai.joule"). The last three run as a 256-entry table.
+    void lowerActivation(int i)
+    {
+        const Node& act = g_.nodes()[static_cast<size_t>(i)];
+        if (act.inputs.empty() || act.outputs.empty()) return;
+        auto x = activation(act.inputs[0]);
+        if (!x) return;
+        QTensor y;
+        const int qi = quantizer(act.outputs[0], &y);
+        if (qi < 0 || y.type != x->type) return;
+        float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+        if (act.opType == "Relu") lo = 0.0f;
+        if (act.opType == "Clip" && !clipBounds(act, &lo, &hi)) return;
+        Node q;
+        q.name = act.name;
+        const bool clampOnly = act.opType == "Relu" || act.opType == "Clip";
+        if (clampOnly && y.scales == x->scales && y.zeroPoints == x->zeroPoints) {
+            q.opType = "QClamp";
+            q.domain = "ai.joule";
+            q.inputs = {x->value};
+            const bool u8 = y.type == DataType::UInt8;
+            const float s = y.scales[0];
+            const int32_t zp = y.zeroPoints[0];
+            if (std::isfinite(lo)) q.attributes["activation_min"] = intAttr(u8 ? quantizeValue<uint8_t>(lo, s, zp) : quantizeValue<int8_t>(lo, s, zp));
+            if (std::isfinite(hi)) q.attributes["activation_max"] = intAttr(u8 ? quantizeValue<uint8_t>(hi, s, zp) : quantizeValue<int8_t>(hi, s, zp));
+        } else {
+            q.inputs = {x->value, x->scale, zeroPointOf(*x), y.scale, zeroPointOf(y)};
+            if (act.opType == "LeakyRelu") {
+                q.opType = "QLinearLeakyRelu";
+                q.domain = "com.microsoft";
+                q.attributes["alpha"] = floatAttr(act.attrFloat("alpha", 0.01f));
+            } else if (act.opType == "Sigmoid") {
+                q.opType = "QLinearSigmoid";
+                q.domain = "com.microsoft";
+            } else {
+                q.opType = "QLookup";
+                q.domain = "ai.joule";
+                Attribute f;
+                f.kind = Attribute::Kind::String;
+                f.s = act.opType;
+                q.attributes["function"] = f;
+                if (std::isfinite(lo) && act.opType == "Clip") q.attributes["min"] = floatAttr(lo);
+                if (std::isfinite(hi)) q.attributes["max"] = floatAttr(hi);
+                if (act.opType == "HardSigmoid") {
+                    q.attributes["alpha"] = floatAttr(act.attrFloat("alpha", 0.2f));
+                    q.attributes["beta"] = floatAttr(act.attrFloat("beta", 0.5f));
+                }
+            }
+        }
         removed_[static_cast<size_t>(qi)] = true;
+        q.outputs = {y.value};
+        usedDomains_.insert(q.domain);
         replaced_[static_cast<size_t>(i)] = std::move(q);
     }
 

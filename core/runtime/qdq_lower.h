@@ -16,10 +16,18 @@
 //   DQ(a_q), DQ(w_q) -> MatMul -> Q                                =>  QLinearMatMul
 //   DQ(a_q), DQ(b_q) -> Add -> [Relu | Clip] -> Q                  =>  QLinearAdd (com.microsoft)
 //   DQ(x_q) -> GlobalAveragePool -> Q                              =>  QLinearGlobalAveragePool
-//   DQ(x_q) -> MaxPool | Flatten | Reshape -> Q (same scale, zp)   =>  the op on x_q directly
+//   DQ(x_q) -> MaxPool | Flatten | Reshape -> [Relu | Clip] -> Q (same scale, zp)
+//                                                                 =>  the op on x_q directly [-> QClamp]
+//   DQ(x_1..x_n) -> Concat -> [Relu | Clip] -> Q                   =>  QLinearConcat (com.microsoft),
+//                                        or Concat on the codes when every x_i has y's scale and zp
+//   DQ(x_q) -> AveragePool (2-D) -> [Relu | Clip] -> Q             =>  QLinearAveragePool (com.microsoft)
+//   DQ(x_q) -> Relu | Clip -> Q (same scale, zp)                   =>  QClamp ("ai.joule", codes clamped)
+//   DQ(x_q) -> LeakyRelu | Sigmoid -> Q                            =>  QLinearLeakyRelu | QLinearSigmoid
+//   DQ(x_q) -> Relu | Clip | Tanh | HardSigmoid | HardSwish -> Q   =>  QLookup ("ai.joule")
 //
 // A fused Relu / Clip turns the op into its "ai.joule" variant whose activation_min / _max
-// attributes clamp the output codes (runtime/kernels/quant_activation.h). A bias is lowered only
+// attributes clamp the output codes (runtime/kernels/quant_activation.h). The standalone
+// activations run as 256-entry tables built from the float formula (runtime/kernels/quant_lookup.h). A bias is lowered only
 // when its scale is x_scale * w_scale (the QDQ format's rule). Anything else stays as it was:
 // DQ -> float op -> Q runs as fake quantization, still correct. DQ / Q nodes and initializers that
 // nothing reads any more are removed. The input graph is not modified. docs/integer-runtime.md

@@ -70,6 +70,46 @@ Graph handBuiltGraph()
     return g;
 }
 
+// fp32 graph for the ops lowered without MACs: conv -> standalone LeakyRelu -> conv whose output
+// feeds both a standalone Relu and a Concat (so the quantizer cannot fuse the Relu), Concat of the
+// three and of MaxPool -> Relu (fused by the quantizer with the pool's parameters), AveragePool 3x3 / 2, Concat of the pool with itself (same parameters: plain Concat on
+// codes), global average pool, flatten, gemm.
+Graph concatPoolActivationGraph()
+{
+    std::mt19937 rng(11);
+    Graph g;
+    g.opsetImports[""] = 13;
+    g.addInput({"x", DataType::Float32, {1, 3, 12, 12}});
+    g.setInitializer("w1", randomTensor({8, 3, 3, 3}, rng, 0.3f));
+    g.setInitializer("b1", randomTensor({8}, rng, 0.1f));
+    g.setInitializer("w2", randomTensor({8, 8, 3, 3}, rng, 0.2f));
+    g.setInitializer("b2", randomTensor({8}, rng, 0.1f));
+    g.setInitializer("wfc", randomTensor({5, 64}, rng, 0.5f));
+    g.setInitializer("bfc", randomTensor({5}, rng, 0.1f));
+    const std::map<std::string, Attribute> conv3 = {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}};
+    Attribute alpha;
+    alpha.kind = Attribute::Kind::Float;
+    alpha.f = 0.1f;
+    g.addNode({.name = "conv1", .opType = "Conv", .inputs = {"x", "w1", "b1"}, .outputs = {"c1"}, .attributes = conv3});
+    g.addNode({.name = "leaky", .opType = "LeakyRelu", .inputs = {"c1"}, .outputs = {"l1"}, .attributes = {{"alpha", alpha}}});
+    g.addNode({.name = "conv2", .opType = "Conv", .inputs = {"l1", "w2", "b2"}, .outputs = {"c2"}, .attributes = conv3});
+    g.addNode({.name = "relu", .opType = "Relu", .inputs = {"c2"}, .outputs = {"r2"}});
+    g.addNode({.name = "maxpool", .opType = "MaxPool", .inputs = {"c1"}, .outputs = {"mp"},
+               .attributes = {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}}});
+    g.addNode({.name = "relu_after_pool", .opType = "Relu", .inputs = {"mp"}, .outputs = {"mr"}});
+    g.addNode({.name = "cat", .opType = "Concat", .inputs = {"l1", "c2", "r2", "mr"}, .outputs = {"k"}, .attributes = {{"axis", one(1)}}});
+    g.addNode({.name = "avg", .opType = "AveragePool", .inputs = {"k"}, .outputs = {"a"},
+               .attributes = {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}}});
+    g.addNode({.name = "dup", .opType = "Concat", .inputs = {"a", "a"}, .outputs = {"d"}, .attributes = {{"axis", one(1)}}});
+    g.addNode({.name = "gap", .opType = "GlobalAveragePool", .inputs = {"d"}, .outputs = {"m"}});
+    g.addNode({.name = "flat", .opType = "Flatten", .inputs = {"m"}, .outputs = {"f"}});
+    g.addNode({.name = "fc", .opType = "Gemm", .inputs = {"f", "wfc", "bfc"}, .outputs = {"logits"},
+               .attributes = {{"transB", one(1)}}});
+    g.addOutput({"logits", DataType::Float32, {1, 5}});
+    g.validate();
+    return g;
+}
+
 std::vector<std::map<std::string, Tensor>> randomFeeds(const std::string& input, const Shape& shape, int count, uint32_t seed)
 {
     std::mt19937 rng(seed);
@@ -141,24 +181,28 @@ public:
         }
     }
 
-    // Runs every node whose inputs `fake` has and compares with fake's value of its output.
+    // Runs every node whose inputs `fake` has and compares with fake's value of its output. An
+    // input fake does not compute (the codes between an op on codes and its QClamp) comes from the
+    // step that produced it, so such a pair is compared as one op.
     void compare(const Captured& fake, Agreement& a)
     {
+        Captured computed;
         for (auto& s : steps_) {
-            auto out = fake.find(s.output);
-            if (out == fake.end()) continue;
             std::map<std::string, Tensor> feeds;
+            bool ready = true;
             for (const auto& in : s.inputs) {
                 auto it = fake.find(in);
-                if (it == fake.end()) return;
-                feeds[in] = it->second;
+                if (it == fake.end() && (it = computed.find(in)) == computed.end()) ready = false;
+                else feeds[in] = it->second;
             }
+            if (!ready) continue;
             if (!s.session) {   // inputs declared with the types the fake-quant graph produced
                 for (const auto& [name, t] : feeds) s.graph.addInput({.name = name, .dtype = t.dtype(), .shape = t.shape()});
                 s.session = std::make_unique<rt::Session>(s.graph);
             }
-            Captured mine{{s.output, s.session->run(feeds).at(s.output)}};
-            compareQuantized(Captured{{s.output, out->second}}, mine, a);
+            const Tensor mine = s.session->run(feeds).at(s.output);
+            computed[s.output] = mine;
+            if (auto out = fake.find(s.output); out != fake.end()) compareQuantized(Captured{{s.output, out->second}}, Captured{{s.output, mine}}, a);
         }
     }
 
@@ -238,6 +282,85 @@ private slots:
         QCOMPARE(a.tensors, 7 * 20);   // x, r1, r2, r3, p, m, f
         QVERIFY2(a.worst <= 1, a.worstTensor.c_str());
         QVERIFY(a.offByOne * 100 < a.elements);
+    }
+
+    void concatPoolAndStandaloneActivationsLower()
+    {
+        const Graph qdq = quant::quantizeMinMax(concatPoolActivationGraph(), randomFeeds("x", {1, 3, 12, 12}, 8, 2));
+        const Graph lowered = rt::lowerQdq(qdq);
+        std::map<std::string, std::string> opOf;   // node name -> "domain:op"
+        for (const Node& n : lowered.nodes()) opOf[n.name] = n.domain + ":" + n.opType;
+        QCOMPARE(opOf["leaky"], std::string("com.microsoft:QLinearLeakyRelu"));
+        QCOMPARE(opOf["relu"], std::string("ai.joule:QLookup"));       // min-max gives Relu a new scale
+        QCOMPARE(opOf["cat"], std::string("com.microsoft:QLinearConcat"));
+        QCOMPARE(opOf["avg"], std::string("com.microsoft:QLinearAveragePool"));
+        QCOMPARE(opOf["dup"], std::string(":Concat"));                  // same parameters: codes joined as is
+        QCOMPARE(opOf["maxpool"], std::string(":MaxPool"));             // on codes, then
+        QCOMPARE(opOf["relu_after_pool"], std::string("ai.joule:QClamp"));   // clamp at c1's zero point
+        const auto counts = rt::loweredOpCounts(lowered);
+        QCOMPARE(counts.at("QuantizeLinear"), 1);   // only the model input
+        QVERIFY(!counts.count("DequantizeLinear"));
+        for (const char* gone : {"LeakyRelu", "Relu", "AveragePool"}) QVERIFY2(!counts.count(gone), gone);
+
+        rt::Session fake(qdq), integer(lowered);
+        NodeByNode perOp(lowered);
+        Agreement a, op;
+        for (const auto& feeds : randomFeeds("x", {1, 3, 12, 12}, 20, 17)) {
+            std::map<std::string, Tensor> yf, yl;
+            const Captured cf = runCapturing(fake, feeds, &yf);
+            const Captured cl = runCapturing(integer, feeds, &yl);
+            compareQuantized(cf, cl, a);
+            perOp.compare(cf, op);
+            const Tensor& lf = yf.at("logits");
+            const Tensor& ll = yl.at("logits");
+            for (int64_t i = 0; i < lf.numel(); ++i) QVERIFY2(std::fabs(lf.data<float>()[i] - ll.data<float>()[i]) < 0.05f, "logits differ");
+        }
+        qInfo("concat/pool/activations: per op %d tensors, %lld of %lld off by one, worst %d; end to end %d tensors, "
+              "%lld of %lld off by one, worst %d at %s", op.tensors, static_cast<long long>(op.offByOne),
+              static_cast<long long>(op.elements), op.worst, a.tensors, static_cast<long long>(a.offByOne),
+              static_cast<long long>(a.elements), a.worst, a.worstTensor.c_str());
+        QCOMPARE(a.tensors, 11 * 20);    // x, c1, l1, c2, r2, mr, k, a, d, m, f
+        QCOMPARE(op.tensors, 10 * 20);   // every integer op's output but the MaxPool's unquantized codes
+        QVERIFY2(op.worst <= 1, op.worstTensor.c_str());   // each op: within one step of fake quant
+        // End to end an off-by-one in c2 reaches r2 scaled by c2_scale / r2_scale (about 2: the Relu
+        // drops the negative half of the range), so a few codes differ by up to 3.
+        QVERIFY2(a.worst <= 3, a.worstTensor.c_str());
+        QVERIFY(a.offByOne * 100 < a.elements);
+    }
+
+    void reluKeepingParametersBecomesClampOnCodes()
+    {
+        // The Relu's Q given the parameters of its input (as a quantizer that shares them would):
+        // the lowering clamps codes at the zero point instead of building a table; bit-exact.
+        Graph qdq = quant::quantizeMinMax(concatPoolActivationGraph(), randomFeeds("x", {1, 3, 12, 12}, 8, 2));
+        qdq.setInitializer("r2_scale", qdq.initializer("c2_scale")->clone());
+        qdq.setInitializer("r2_zero_point", qdq.initializer("c2_zero_point")->clone());
+        const Graph lowered = rt::lowerQdq(qdq);
+        const Node* relu = nullptr;
+        for (const Node& n : lowered.nodes())
+            if (n.name == "relu") relu = &n;
+        QVERIFY(relu);
+        QCOMPARE(relu->domain + ":" + relu->opType, std::string("ai.joule:QClamp"));
+        QCOMPARE(relu->attrInt("activation_min", -1), static_cast<int64_t>(qdq.initializer("c2_zero_point")->asInt64(0)));
+        QVERIFY(!relu->attribute("activation_max"));
+        rt::Session fake(qdq), integer(lowered);
+        const int zp = static_cast<int>(qdq.initializer("c2_zero_point")->asInt64(0));
+        int64_t clamped = 0;
+        for (const auto& feeds : randomFeeds("x", {1, 3, 12, 12}, 5, 23)) {
+            std::map<std::string, Tensor> yf, yl;
+            const Captured cf = runCapturing(fake, feeds, &yf);
+            const Captured cl = runCapturing(integer, feeds, &yl);
+            // r2 = max(c2, zero point) code by code, in the fake-quant graph and in the integer one.
+            for (const Captured* c : {&cf, &cl}) {
+                const Tensor& c2 = c->at("c2_quantized");
+                const Tensor& r2 = c->at("r2_quantized");
+                for (int64_t i = 0; i < c2.numel(); ++i) {
+                    QCOMPARE(code(r2, i), std::max(code(c2, i), zp));
+                    clamped += code(c2, i) < zp;
+                }
+            }
+        }
+        QVERIFY(clamped > 100);
     }
 
     void referenceModelsAgreeWithFakeQuantOnRealImages_data()
@@ -437,15 +560,18 @@ private slots:
 
     void loweredGraphSavesAndReloads()
     {
-        const Graph lowered = rt::lowerQdq(quant::quantizeMinMax(handBuiltGraph(), randomFeeds("x", {1, 3, 12, 12}, 4, 3)));
-        const QString path = QDir::temp().filePath("joule_tst_qdq_lower.onnx");
-        onnx::saveModel(lowered, path.toStdString());
-        const Graph back = onnx::loadModel(path.toStdString());
-        QFile::remove(path);
-        QCOMPARE(back.nodes().size(), lowered.nodes().size());
-        const auto feeds = randomFeeds("x", {1, 3, 12, 12}, 1, 11).front();
-        rt::Session a(lowered), b(back);
-        QVERIFY(a.run(feeds).at("logits").sameContents(b.run(feeds).at("logits")));
+        // The second graph carries QLinearConcat, QLinearAveragePool, QLinearLeakyRelu and QLookup.
+        for (const Graph& fp32 : {handBuiltGraph(), concatPoolActivationGraph()}) {
+            const Graph lowered = rt::lowerQdq(quant::quantizeMinMax(fp32, randomFeeds("x", {1, 3, 12, 12}, 4, 3)));
+            const QString path = QDir::temp().filePath("joule_tst_qdq_lower.onnx");
+            onnx::saveModel(lowered, path.toStdString());
+            const Graph back = onnx::loadModel(path.toStdString());
+            QFile::remove(path);
+            QCOMPARE(back.nodes().size(), lowered.nodes().size());
+            const auto feeds = randomFeeds("x", {1, 3, 12, 12}, 1, 11).front();
+            rt::Session a(lowered), b(back);
+            QVERIFY(a.run(feeds).at("logits").sameContents(b.run(feeds).at("logits")));
+        }
     }
 };
 

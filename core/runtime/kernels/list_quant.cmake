@@ -30,3 +30,15 @@ endif()
 joule_kernel(qgemm)
 joule_kernel(qlinear_add)
 joule_kernel(qlinear_global_average_pool)
+joule_kernel(qlinear_concat)
+joule_kernel(qlinear_average_pool)
+# Standalone activations between DQ and Q: a clamp on codes, or a 256-entry table (quant_lookup.h).
+joule_kernel(qclamp)
+joule_kernel(qlookup)
+# The byte-table loop of the lookup ops and QLinearConcat; its AVX-512 VBMI version is chosen at run time.
+target_sources(joule-core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/quant_lookup.cpp)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+  target_sources(joule-core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/quant_lookup_avx512.cpp)
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/quant_lookup_avx512.cpp TARGET_DIRECTORY joule-core
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vbmi;-mbmi2")
+endif()
