@@ -4,6 +4,7 @@
 // to even; the integer kernels must match it exactly (their only approximation, the 31-bit
 // multipliers, is far below a rounding step for these cases), or within the documented tie rule.
 #include "runtime/kernels/quant_activation.h"
+#include "kernels/quant_op_test.h"
 #include "runtime/session.h"
 
 #include <QtTest>
@@ -14,79 +15,7 @@ using namespace joule;
 
 namespace {
 
-struct In {
-    std::string name;
-    Tensor value;
-    bool initializer = false;
-};
-
-Attribute intAttr(int64_t v) { Attribute a; a.kind = Attribute::Kind::Int; a.i = v; return a; }
-Attribute floatAttr(float v) { Attribute a; a.kind = Attribute::Kind::Float; a.f = v; return a; }
-Attribute intsAttr(std::vector<int64_t> v) { Attribute a; a.kind = Attribute::Kind::Ints; a.ints = std::move(v); return a; }
-
-Tensor runNode(const std::string& op, const std::string& domain, const std::vector<In>& inputs,
-               const std::map<std::string, Attribute>& attributes = {}, int threads = 1)
-{
-    Graph g;
-    g.opsetImports[""] = 17;
-    if (!domain.empty()) g.opsetImports[domain] = 1;
-    Node n;
-    n.name = "node_under_test";
-    n.opType = op;
-    n.domain = domain;
-    n.attributes = attributes;
-    std::map<std::string, Tensor> feeds;
-    for (const auto& in : inputs) {
-        if (in.value.empty()) { n.inputs.push_back(""); continue; }
-        n.inputs.push_back(in.name);
-        if (in.initializer) g.setInitializer(in.name, in.value);
-        else {
-            g.addInput({in.name, in.value.dtype(), in.value.shape()});
-            feeds[in.name] = in.value;
-        }
-    }
-    n.outputs = {"y"};
-    g.addOutput({"y", DataType::Undefined, {}, {}, false});
-    g.addNode(n);
-    rt::Session s(g, {.threads = threads});
-    return s.run(feeds).at("y");
-}
-
-Tensor f32(Shape s, std::vector<float> v) { return Tensor::fromVector(DataType::Float32, std::move(s), v); }
-Tensor i32(Shape s, std::vector<int32_t> v) { return Tensor::fromVector(DataType::Int32, std::move(s), v); }
-template <typename T> Tensor q(Shape s, std::vector<T> v) { return Tensor::fromVector(dataTypeOf<T>(), std::move(s), v); }
-template <typename T> Tensor scalarQ(int v) { return q<T>({}, {static_cast<T>(v)}); }
-
-struct Lcg {
-    uint32_t s = 2024;
-    uint32_t next() { s = s * 1664525u + 1013904223u; return s >> 8; }
-    template <typename T> std::vector<T> codes(int64_t n)
-    {
-        std::vector<T> v(static_cast<size_t>(n));
-        for (auto& x : v) x = static_cast<T>(static_cast<int>(next() % 256) + (std::is_signed_v<T> ? -128 : 0));
-        return v;
-    }
-};
-
-template <typename T> int expectedCode(long double real, int zp, int lo = std::numeric_limits<T>::min(), int hi = std::numeric_limits<T>::max())
-{
-    const long double v = std::nearbyintl(real) + zp;
-    const long double s = std::clamp<long double>(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
-    return static_cast<int>(std::clamp<long double>(s, lo, hi));
-}
-
-template <typename T> void expectCodes(const Tensor& y, const std::vector<int>& expected)
-{
-    QCOMPARE(y.dtype(), dataTypeOf<T>());
-    QCOMPARE(y.numel(), static_cast<int64_t>(expected.size()));
-    int distinct = 0;
-    for (size_t i = 0; i < expected.size(); ++i) {
-        const int got = y.data<T>()[i];
-        if (got != expected[i]) QFAIL(qPrintable(QString("y[%1] = %2, expected %3").arg(i).arg(got).arg(expected[i])));
-        distinct += i > 0 && expected[i] != expected[i - 1];
-    }
-    QVERIFY(expected.size() < 4 || distinct > 2);   // not a degenerate (all saturated) case
-}
+using namespace quanttest;
 
 } // namespace
 
@@ -98,7 +27,7 @@ private slots:
 private:
     template <typename T> void addCase(const Shape& sa, const Shape& sb, const std::string& domain, int lo, int hi)
     {
-        Lcg rng;
+        Lcg rng(2024);
         const Tensor a = q<T>(sa, rng.codes<T>(elementCount(sa)));
         const Tensor b = q<T>(sb, rng.codes<T>(elementCount(sb)));
         const float sA = 0.031f, sB = 0.0123f, sC = 0.047f;
@@ -146,7 +75,7 @@ private slots:
 private:
     template <typename T> void gapCase(bool channelsLast)
     {
-        Lcg rng;
+        Lcg rng(2024);
         const int64_t N = 2, C = 5, H = 7, W = 6;
         const Shape shape = channelsLast ? Shape{N, H, W, C} : Shape{N, C, H, W};
         const Tensor x = q<T>(shape, rng.codes<T>(N * C * H * W));
@@ -176,7 +105,7 @@ private slots:
 private:
     template <typename T> void gemmCase(bool transA, bool transB, bool quantizedOutput, const std::string& domain, int lo, int hi)
     {
-        Lcg rng;
+        Lcg rng(2024);
         const int64_t M = 3, K = 37, N = 6;
         const Tensor a = q<T>(transA ? Shape{K, M} : Shape{M, K}, rng.codes<T>(M * K));
         const Tensor b = q<int8_t>(transB ? Shape{N, K} : Shape{K, N}, rng.codes<int8_t>(N * K));
@@ -233,7 +162,7 @@ private slots:
     // --- QLinearConv fused activation ------------------------------------------------------------
     void qlinearConvFusedClipMatchesClampedSpecFormula()
     {
-        Lcg rng;
+        Lcg rng(2024);
         const int64_t C = 3, H = 6, W = 5, M = 4;
         const Tensor x = q<uint8_t>({1, C, H, W}, rng.codes<uint8_t>(C * H * W));
         const Tensor w = q<int8_t>({M, C, 3, 3}, rng.codes<int8_t>(M * C * 9));
@@ -291,7 +220,7 @@ private slots:
         const int64_t pt = p[9], pl = p[10], pb = p[11], pr = p[12];
         const bool perChannel = p[13] != 0;
         const int64_t G = p[14], Cg = C / G, Mg = M / G;
-        Lcg rng;
+        Lcg rng(2024);
         std::vector<uint8_t> xu = rng.codes<uint8_t>(C * H * W);
         std::vector<int8_t> xs = rng.codes<int8_t>(C * H * W);
         std::vector<int8_t> w = rng.codes<int8_t>(M * Cg * KH * KW);
@@ -341,7 +270,7 @@ private slots:
     void qlinearConvSplitAcrossThreadsGivesSameCodes()
     {
         // Large enough for the direct convolution to split its tiles across two threads.
-        Lcg rng;
+        Lcg rng(2024);
         const int64_t C = 32, H = 40, W = 40, M = 64;
         const Tensor x = q<uint8_t>({1, C, H, W}, rng.codes<uint8_t>(C * H * W));
         const std::vector<In> inputs{{"x", x}, {"sx", f32({}, {0.02f}), true}, {"zx", scalarQ<uint8_t>(120), true},
@@ -358,7 +287,7 @@ private slots:
     {
         // The branch-free rounding of the kernels' inner loops against quant_math.h's, on ties and
         // random products, for every shift.
-        Lcg rng;
+        Lcg rng(2024);
         for (int shift = 1; shift <= 62; ++shift) {
             const int64_t unit = int64_t{1} << shift;
             for (int64_t k = -3; k <= 3; ++k)
