@@ -153,6 +153,20 @@ int runOptimize(const QStringList& args)
                     r.candidate.label.toUtf8().constData(),
                     r.candidate.params.isEmpty() ? "" : ("  [" + paramsText(r.candidate.params) + "]").toUtf8().constData());
     }
+    // Per-layer report of quantized candidates: SQNR of each layer's output, fp32 against quantized.
+    for (const auto& r : result.candidates) {
+        const QJsonArray layers = r.candidate.notes.value("sqnr").toArray();
+        if (layers.isEmpty()) continue;
+        std::printf("\n%s: per-layer SQNR, fp32 against quantized output\n%-40s %-18s %5s %9s\n",
+                    r.candidate.id.toUtf8().constData(), "layer", "op", "bits", "sqnr_db");
+        for (const auto& v : layers) {
+            const QJsonObject l = v.toObject();
+            const int bits = l.value("weight_bits").toInt();
+            std::printf("%-40s %-18s %5s %9.2f\n", l.value("node").toString().toUtf8().constData(),
+                        l.value("op").toString().toUtf8().constData(), bits ? QByteArray::number(bits).constData() : "-",
+                        l.value("sqnr_db").toDouble());
+        }
+    }
     return 0;
 }
 
