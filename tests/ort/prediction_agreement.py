@@ -3,10 +3,12 @@
 
     /usr/bin/python3 tests/ort/prediction_agreement.py --joule build/bin/joule --model M.onnx \\
         --card resources/models/fmnist_resnet8.card.json --workdir DIR [--min-agreement 0.995] [--limit N]
+    ... --model M.onnx --npy X.npy,Y.npy --workdir DIR     (preprocessed float32 inputs instead)
 
 `joule eval` classifies the test images (for a quantized QDQ model this is the studio's integer engine)
 and writes its per-input records; ONNX Runtime (ort_predict.mjs) classifies the same images,
-preprocessed here with the card's scale / mean / std. Prints one JSON line with both accuracies and the
+preprocessed here with the card's scale / mean / std. With --npy the inputs are X.npy (float32
+[N, ...], already preprocessed, given to both as they are) and Y.npy (labels). Prints one JSON line with both accuracies and the
 agreement, and exits 1 when the agreement is below --min-agreement. Exit 2 when something needed is
 missing (node, onnxruntime-node, numpy, the dataset, a file).
 """
@@ -50,7 +52,8 @@ def main():
     p.add_argument("--joule", required=True)
     p.add_argument("--node", default="node")
     p.add_argument("--model", required=True)
-    p.add_argument("--card", required=True, help="model card with the preprocessing")
+    p.add_argument("--card", help="model card with the preprocessing (Fashion-MNIST test set)")
+    p.add_argument("--npy", help="X.npy,Y.npy: preprocessed float32 inputs and labels instead of Fashion-MNIST")
     p.add_argument("--workdir", required=True)
     p.add_argument("--min-agreement", type=float, default=0.995)
     p.add_argument("--limit", type=int, default=0)
@@ -59,25 +62,34 @@ def main():
         import numpy as np
     except ImportError:
         fail(2, "numpy is missing (apt-get install python3-numpy)")
-    for f in (args.joule, args.model, args.card):
+    if bool(args.card) == bool(args.npy):
+        fail(2, "give either --card (Fashion-MNIST test set) or --npy X.npy,Y.npy")
+    for f in [args.joule, args.model] + ([args.card] if args.card else args.npy.split(",")):
         if not os.path.exists(f):
             fail(2, f"{f}: no such file")
-    prep = json.load(open(args.card))["preprocessing"]
-    scale, mean, std = float(prep["scale"]), [float(v) for v in prep["mean"]], [float(v) for v in prep["std"]]
     os.makedirs(args.workdir, exist_ok=True)
-
-    images = read_idx(find("t10k-images-idx3-ubyte"))
-    labels = read_idx(find("t10k-labels-idx1-ubyte")).astype(np.int64)
-    if args.limit:
-        images, labels = images[:args.limit], labels[:args.limit]
-    x = ((images.astype(np.float32) * np.float32(scale) - np.float32(mean[0])) / np.float32(std[0])).astype(np.float32)
-    x = x.reshape(len(x), 1, 28, 28)
-    x_path = os.path.join(args.workdir, "images.npy")
-    np.save(x_path, x)
-
     records = os.path.join(args.workdir, "joule_records.csv")
-    cmd = [args.joule, "eval", args.model, "--dataset", "fashion-mnist:test", "--records", records,
-           "--scale", repr(scale), "--mean", ",".join(map(repr, mean)), "--std", ",".join(map(repr, std)), "--json"]
+
+    if args.card:
+        prep = json.load(open(args.card))["preprocessing"]
+        scale, mean, std = float(prep["scale"]), [float(v) for v in prep["mean"]], [float(v) for v in prep["std"]]
+        images = read_idx(find("t10k-images-idx3-ubyte"))
+        labels = read_idx(find("t10k-labels-idx1-ubyte")).astype(np.int64)
+        if args.limit:
+            images, labels = images[:args.limit], labels[:args.limit]
+        x = ((images.astype(np.float32) * np.float32(scale) - np.float32(mean[0])) / np.float32(std[0])).astype(np.float32)
+        x = x.reshape(len(x), 1, 28, 28)
+        x_path = os.path.join(args.workdir, "images.npy")
+        np.save(x_path, x)
+        cmd = [args.joule, "eval", args.model, "--dataset", "fashion-mnist:test", "--records", records,
+               "--scale", repr(scale), "--mean", ",".join(map(repr, mean)), "--std", ",".join(map(repr, std)), "--json"]
+    else:
+        x_path, y_path = args.npy.split(",")
+        x = np.load(x_path)
+        labels = np.load(y_path).astype(np.int64)
+        if args.limit:
+            x, labels = x[:args.limit], labels[:args.limit]
+        cmd = [args.joule, "eval", args.model, "--dataset", f"npy:{x_path},{y_path}", "--records", records, "--json"]
     if args.limit:
         cmd += ["--limit", str(args.limit)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
