@@ -59,12 +59,12 @@ std::vector<plugin::Candidate> QuantizePass::run(const plugin::Candidate& input,
                                                  plugin::PassContext& ctx)
 {
     if (input.graphs.size() != 1 || input.policy.value("kind").toString() != "plain")
-        throw plugin::PluginError("plugin 'quantize': candidate '" + input.id + "' is not a plain one-graph candidate");
-    if (!ctx.calibration()) throw plugin::PluginError("plugin 'quantize': needs calibration data (recipe 'datasets.calibration')");
+        throw plugin::PluginError("candidate '" + input.id + "' is not a plain one-graph candidate");
+    if (!ctx.calibration()) throw plugin::PluginError("needs calibration data (recipe 'datasets.calibration')");
     quant::PipelineOptions o = pipelineOptions(params);
     if (o.mixedPrecision) {
         if (!ctx.validation())
-            throw plugin::PluginError("plugin 'quantize': mixed_precision needs validation data (recipe 'datasets.validation')");
+            throw plugin::PluginError("mixed_precision needs validation data (recipe 'datasets.validation')");
         o.mixed.validation = ctx.validation();
         if (ctx.target())
             o.mixed.energyUj = [&ctx](const Graph& g) { return ctx.estimate(g).energyUj; };

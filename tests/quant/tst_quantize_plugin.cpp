@@ -1,5 +1,6 @@
 // The quantize plugin as the framework sees it: manifest, parameters, pass, candidates.
 #include "plugin/parameter.h"
+#include "plugin/pass_runner.h"
 #include "plugin/plugin_interface.h"
 #include "quant_test_data.h"
 
@@ -71,10 +72,13 @@ private slots:
         const QVariantMap params = plugin::resolveParams(specs(loader), {{"mixed_precision", true}}, "plugin 'quantize'");
         plugin::Candidate input{.id = "baseline", .graphs = {quanttest::referenceModel("little")}};
         plugin::PassContext ctx({.calibration = &quanttest::trainImages(), .preprocessing = quanttest::cardPreprocessing()});
+        // Through the pass runner, as joule optimize runs it: the error names the plugin.
         try {
-            iface->createPass()->run(input, params, ctx);
+            auto pass = iface->createPass();
+            plugin::runPass(*pass, "quantize", input, params, ctx);
             QFAIL("expected PluginError");
         } catch (const plugin::PluginError& e) {
+            QVERIFY2(std::string(e.what()).rfind("plugin 'quantize': ", 0) == 0, e.what());
             QVERIFY2(std::string(e.what()).find("quantize") != std::string::npos, e.what());
             QVERIFY2(std::string(e.what()).find("validation") != std::string::npos, e.what());
         }
