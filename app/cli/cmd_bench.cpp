@@ -102,7 +102,7 @@ int runBench(const QStringList& args)
     std::mt19937 rng(0);
     for (auto& [name, t] : feeds) fillRandom(t, rng);
 
-    rt::Session session(graph, {.threads = threads});
+    rt::Session session(graph, {.threads = threads, .fuseActivations = true});
     for (int i = 0; i < std::max(warmup, 0); ++i) session.run(feeds);
     std::vector<double> ms;
     for (int i = 0; i < runs; ++i) {

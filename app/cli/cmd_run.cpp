@@ -48,7 +48,7 @@ int runRun(const QStringList& args)
     for (const auto& v : required)
         if (!feeds.count(v.name)) throw CliError("input '" + v.name + "' is missing (give --input " + v.name + "=FILE.npy)");
 
-    rt::Session session(graph, {.threads = positiveIntOption(parser, "threads", 1)});
+    rt::Session session(graph, {.threads = positiveIntOption(parser, "threads", 1), .fuseActivations = true});
     const auto outputs = session.run(feeds);
 
     const QString dir = parser.value("output-dir");

@@ -98,7 +98,7 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
 
     auto worker = [&] {
         try {
-            rt::Session session(runGraph, {.threads = 1});
+            rt::Session session(runGraph, {.threads = 1, .fuseActivations = true});
             std::vector<float> prob;
             for (;;) {
                 if (options.cancel && options.cancel->load()) {

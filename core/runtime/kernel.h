@@ -102,6 +102,10 @@ public:
     virtual ~Kernel() = default;
     virtual void prepare(PrepareContext& ctx) = 0;
     virtual void eval(EvalContext& ctx) = 0;
+    // Asked after prepare() when the node's only output feeds nothing but a Relu or a Clip with
+    // constant bounds: return true to clamp the output to [lo, hi] yourself (the session then skips
+    // the activation node and the two values share one buffer). The default declines.
+    virtual bool fuseActivation(float lo, float hi) { (void)lo; (void)hi; return false; }
     // True when the outputs depend only on the input shapes (Shape, Size): the session folds such
     // a node at prepare time even when its input values are computed at run time.
     virtual bool dependsOnlyOnInputShapes() const { return false; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <set>
 
 namespace joule::rt {
@@ -15,6 +16,31 @@ std::byte* allocateArena(size_t bytes)
     return static_cast<std::byte*>(std::aligned_alloc(64, size));
 }
 void freeArena(std::byte* p) { std::free(p); }
+
+// [lo, hi] of a Relu, or of a Clip whose bounds are constants, on float32; false for anything else.
+bool activationBounds(const Node& node, int64_t opset, const std::map<std::string, Tensor>& constants, float* lo, float* hi)
+{
+    if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty()) return false;
+    *lo = -std::numeric_limits<float>::infinity();
+    *hi = std::numeric_limits<float>::infinity();
+    if (node.opType == "Relu") {
+        *lo = 0.0f;
+        return true;
+    }
+    if (node.opType != "Clip") return false;
+    if (opset < 11) {
+        *lo = node.attrFloat("min", *lo);
+        *hi = node.attrFloat("max", *hi);
+        return true;
+    }
+    for (size_t i = 1; i < 3; ++i) {
+        if (!node.hasInput(i)) continue;
+        auto c = constants.find(node.inputs[i]);
+        if (c == constants.end() || c->second.dtype() != DataType::Float32 || c->second.numel() != 1) return false;
+        (i == 1 ? *lo : *hi) = c->second.data<float>()[0];
+    }
+    return *lo <= *hi;
+}
 
 } // namespace
 
@@ -126,6 +152,9 @@ Session::Session(Graph graph, SessionOptions options, const KernelRegistry& regi
     }
     std::set<std::string> read;
     for (const Node& n : graph_.nodes()) read.insert(n.inputs.begin(), n.inputs.end());
+    for (const Node& n : graph_.nodes())
+        for (const auto& in : n.inputs)
+            if (!in.empty()) ++readers_[in];
     for (const auto& out : graph_.outputs()) read.insert(out.name);
     for (const auto& in : graph_.inputs())
         if (!read.count(in.name)) unreadInputs_.insert(in.name);
@@ -229,6 +258,9 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
     plannedValueFeeds_.clear();
     plannedShapes_.clear();
     arenaViews_.clear();
+    fusedAliases_.clear();
+    std::set<std::string> graphOutputs;
+    for (const auto& out : graph_.outputs()) graphOutputs.insert(out.name);
 
     for (const auto& [name, t] : graph_.initializers())
         if (!inputs.count(name)) {
@@ -266,6 +298,20 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
                 allConstant = false;
             } else {
                 allConstant = false;
+            }
+        }
+
+        // Relu / Clip right after the kernel producing its input: that kernel may clamp its own output.
+        float lo = 0, hi = 0;
+        if (options_.fuseActivations && !observer_ && !allConstant && !steps_.empty() && node.hasInput(0) &&
+            activationBounds(node, opset, constants_, &lo, &hi)) {
+            const Node& producer = graph_.nodes()[static_cast<size_t>(steps_.back().node)];
+            const std::string& x = node.inputs[0];
+            if (producer.outputs.size() == 1 && producer.outputs[0] == x && readers_[x] == 1 && !graphOutputs.count(x) &&
+                inInfos[0].dtype == DataType::Float32 && !node.outputs[0].empty() && kernels_.back()->fuseActivation(lo, hi)) {
+                infos_[node.outputs[0]] = inInfos[0];
+                fusedAliases_.emplace_back(node.outputs[0], x);
+                continue;
             }
         }
 
@@ -343,6 +389,8 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
                 continue;
             }
             bufferOf_[node.outputs[o]] = requests.size();
+            for (const auto& [alias, source] : fusedAliases_)
+                if (source == node.outputs[o]) bufferOf_[alias] = requests.size();
             requests.push_back({storageBytes(info.dtype, info.numel()), s, s});
         }
         if (steps_[static_cast<size_t>(s)].scratchBytes) {

@@ -42,6 +42,10 @@ std::string feedMismatch(const ValueInfo& decl, const Tensor& value);
 
 struct SessionOptions {
     int threads = 1;
+    // Fold a Relu / Clip (constant bounds) into the kernel that produces its input when that kernel
+    // can clamp its own output (Conv). Off while an observer is set, so every tensor stays observable;
+    // off by default, because steps() then lists fewer nodes than the graph has.
+    bool fuseActivations = false;
 };
 
 // Called after a node ran, once per output: (node, output index, value).
@@ -78,7 +82,12 @@ public:
     // Prepares (or reuses) the plan for these inputs without running it.
     void prepare(const std::map<std::string, Tensor>& inputs);
 
-    void setObserver(Observer observer) { observer_ = std::move(observer); }
+    // Setting or clearing an observer makes the next run plan anew (fusion depends on it).
+    void setObserver(Observer observer)
+    {
+        observer_ = std::move(observer);
+        planned_ = false;
+    }
 
     // Of the current plan (valid after prepare() or run()).
     size_t arenaBytes() const { return arenaPlan_.arenaBytes; }
@@ -105,6 +114,10 @@ private:
     std::map<std::string, std::vector<ValueKind>> containerValues_;   // sequence/optional values
     std::vector<std::pair<std::string, std::string>> containerAliases_;   // Identity: (output, input)
     std::set<std::string> unreadInputs_;                 // graph inputs no node reads
+    std::map<std::string, int> readers_;                 // value -> how many node inputs read it
+    // Current plan: activations folded into their producer, as (activation output, producer output):
+    // both names share one buffer.
+    std::vector<std::pair<std::string, std::string>> fusedAliases_;
     Observer observer_;
 
     // Current plan.

@@ -394,6 +394,79 @@ private slots:
         QVERIFY2(contains(msg, "Relu 'r'") && contains(msg, "'seq'") && contains(msg, "sequence"), msg.c_str());
     }
 
+    // x [1,2,5,5] -> Conv (3x3, 3 filters, pad 1) -> c -> Relu / Clip(lo, hi) -> y ; optionally c is
+    // also a graph output.
+    static Graph convThenActivation(const std::string& activation, bool convOutputIsGraphOutput = false)
+    {
+        Graph g;
+        g.opsetImports[""] = 13;
+        g.addInput({"x", DataType::Float32, {1, 2, 5, 5}});
+        g.setInitializer("w", ramp({3, 2, 3, 3}, -0.9f, 0.037f));
+        g.setInitializer("b", floats({3}, {0.1f, -0.2f, 0.05f}));
+        Node conv = op("conv", "Conv", {"x", "w", "b"}, "c");
+        Attribute pads;
+        pads.kind = Attribute::Kind::Ints;
+        pads.ints = {1, 1, 1, 1};
+        conv.attributes["pads"] = pads;
+        g.addNode(conv);
+        if (activation == "Clip") {
+            g.setInitializer("lo", floats({}, {-0.5f}));
+            g.setInitializer("hi", floats({}, {0.75f}));
+            g.addNode(op("act", "Clip", {"c", "lo", "hi"}, "y"));
+        } else {
+            g.addNode(op("act", activation, {"c"}, "y"));
+        }
+        g.addOutput(anyShape("y"));
+        if (convOutputIsGraphOutput) g.addOutput(anyShape("c"));
+        return g;
+    }
+
+    void reluAndClipAfterConvAreFusedWithSameResults()
+    {
+        const Tensor x = ramp({1, 2, 5, 5}, -2.0f, 0.081f);
+        for (const std::string act : {"Relu", "Clip"}) {
+            const Graph g = convThenActivation(act);
+            Session plain(g);
+            Session fused(g, {.fuseActivations = true});
+            const Tensor expected = plain.run({{"x", x}}).at("y");
+            const Tensor got = fused.run({{"x", x}}).at("y");
+            QCOMPARE(plain.steps().size(), size_t(2));
+            QCOMPARE(fused.steps().size(), size_t(1));   // the activation is folded into the Conv
+            QVERIFY2(got.sameContents(expected), act.c_str());
+            // The case is not trivial: the activation changes some values.
+            Session convOnly(g);
+            float clamped = 0;
+            convOnly.setObserver([&](const Node& n, size_t, const Tensor& v) {
+                if (n.name == "conv")
+                    for (float f : v.values<float>()) clamped += (f < (act == "Relu" ? 0.0f : -0.5f)) ? 1 : 0;
+            });
+            convOnly.run({{"x", x}});
+            QVERIFY(clamped > 0);
+        }
+    }
+
+    void activationIsNotFusedWhenItsInputIsObservedOrAGraphOutput()
+    {
+        const Tensor x = ramp({1, 2, 5, 5}, -2.0f, 0.081f);
+        // An observer sees the Conv's own (unclamped) output: no fusion while it is set.
+        Session observed(convThenActivation("Relu"), {.fuseActivations = true});
+        observed.run({{"x", x}});
+        QCOMPARE(observed.steps().size(), size_t(1));
+        bool sawNegative = false;
+        observed.setObserver([&](const Node& n, size_t, const Tensor& v) {
+            if (n.name == "conv")
+                for (float f : v.values<float>()) sawNegative = sawNegative || f < 0;
+        });
+        observed.run({{"x", x}});
+        QCOMPARE(observed.steps().size(), size_t(2));
+        QVERIFY(sawNegative);
+        // The Conv's output is also a model output: it must stay unclamped.
+        Session both(convThenActivation("Relu", true), {.fuseActivations = true});
+        auto out = both.run({{"x", x}});
+        QCOMPARE(both.steps().size(), size_t(2));
+        QVERIFY(std::any_of(out.at("c").values<float>().begin(), out.at("c").values<float>().end(), [](float f) { return f < 0; }));
+    }
+
     void observerSeesEveryComputedTensor()
     {
         // x -> r1 (Relu) -> a -> plus1 (a + 1) -> b ; x -> minus2 (x - 2) -> c -> r2 (Relu) -> d

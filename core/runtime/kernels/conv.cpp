@@ -173,6 +173,16 @@ public:
         else prepareGemm(ctx);
     }
 
+    // A following Relu / Clip: each block of outputs is clamped right after it is computed, while it
+    // is still in cache.
+    bool fuseActivation(float lo, float hi) override
+    {
+        actLo_ = lo;
+        actHi_ = hi;
+        clamp_ = true;
+        return true;
+    }
+
     void eval(EvalContext& ctx) override
     {
         Run run;
@@ -300,6 +310,8 @@ private:
                 p.b = buffer;
             }
             gemm::runTiles(*mk_, p, 0, (coutG_ + mk_->mr - 1) / mk_->mr, 0, panels);
+            if (clamp_)
+                for (int64_t row = 0; row < coutG_; ++row) clampRange(p.c + row * outSize_, cols);
         }
     }
 
@@ -428,10 +440,20 @@ private:
                 if (dst != out)
                     for (int64_t oh = 0; oh < OH; ++oh)
                         std::memcpy(out + oh * OW, plane + oh * len, static_cast<size_t>(OW) * sizeof(float));
+                if (clamp_) clampRange(out, OH * OW);
             }
         }
     }
 
+    void clampRange(float* y, int64_t n) const
+    {
+        const float lo = actLo_, hi = actHi_;
+        for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], lo), hi);
+    }
+
+    // Fused activation (fuseActivation()).
+    bool clamp_ = false;
+    float actLo_ = 0, actHi_ = 0;
     ConvGeometry geo_;
     Path path_ = Path::Im2col2d;
     int64_t batch_ = 0, cin_ = 0, cout_ = 0, groups_ = 1, cinG_ = 0, coutG_ = 0;
