@@ -16,46 +16,18 @@ namespace joule::cli {
 
 namespace {
 
-void fillRandom(Tensor& t, std::mt19937& rng)
-{
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::uniform_int_distribution<int> small(0, 9);
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        switch (t.dtype()) {
-        case DataType::Float32: t.data<float>()[i] = normal(rng); break;
-        case DataType::Float64: t.data<double>()[i] = normal(rng); break;
-        case DataType::Int64: t.data<int64_t>()[i] = small(rng); break;
-        case DataType::Int32: t.data<int32_t>()[i] = small(rng); break;
-        case DataType::UInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(small(rng)); break;
-        case DataType::Int8: t.data<int8_t>()[i] = static_cast<int8_t>(small(rng)); break;
-        default: break;   // zeros
-        }
-    }
-}
-
-bool isQdq(const Graph& g)
-{
-    return std::any_of(g.nodes().begin(), g.nodes().end(), [](const Node& n) {
-        return n.domain.empty() && (n.opType == "QuantizeLinear" || n.opType == "DequantizeLinear");
-    });
-}
-
 // The graph --precision int8 runs: a QDQ model lowered to integer ops, or an fp32 model first
 // quantized with min-max ranges from 8 seeded random inputs of its shape (labelled as such: a
 // speed measurement, not an accuracy one; the quantization plugin makes calibrated models).
 Graph int8Graph(const Graph& graph, QString* how)
 {
-    if (isQdq(graph)) {
+    if (rt::hasQdq(graph)) {
         *how = "qdq-model";
         return rt::lowerQdq(graph);
     }
     std::vector<std::map<std::string, Tensor>> calibration;
     std::mt19937 rng(1);
-    for (int i = 0; i < 8; ++i) {
-        auto feeds = cost::placeholderInputs(graph);
-        for (auto& [name, t] : feeds) fillRandom(t, rng);
-        calibration.push_back(std::move(feeds));
-    }
+    for (int i = 0; i < 8; ++i) calibration.push_back(cost::randomInputs(graph, rng));
     *how = "minmax-random-calibration";
     return rt::lowerQdq(quant::quantizeMinMax(graph, calibration));
 }
@@ -98,9 +70,8 @@ int runBench(const QStringList& args)
     QJsonObject integerOps;
     for (const auto& [op, count] : rt::loweredOpCounts(graph))
         if (op.rfind("QLinear", 0) == 0 || op == "QGemm") integerOps[QString::fromStdString(op)] = count;
-    auto feeds = cost::placeholderInputs(graph);
     std::mt19937 rng(0);
-    for (auto& [name, t] : feeds) fillRandom(t, rng);
+    const auto feeds = cost::randomInputs(graph, rng);
 
     rt::Session session(graph, {.threads = threads, .fuseActivations = true});
     for (int i = 0; i < std::max(warmup, 0); ++i) session.run(feeds);

@@ -16,23 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void fillRandom(Tensor& t, std::mt19937& rng)
-{
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::uniform_int_distribution<int> small(0, 9);
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        switch (t.dtype()) {
-        case DataType::Float32: t.data<float>()[i] = normal(rng); break;
-        case DataType::Float64: t.data<double>()[i] = normal(rng); break;
-        case DataType::Int64: t.data<int64_t>()[i] = small(rng); break;
-        case DataType::Int32: t.data<int32_t>()[i] = small(rng); break;
-        case DataType::UInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(small(rng)); break;
-        case DataType::Int8: t.data<int8_t>()[i] = static_cast<int8_t>(small(rng)); break;
-        default: break;   // zeros
-        }
-    }
-}
-
 double median(std::vector<double> v)
 {
     if (v.empty()) return 0.0;
@@ -57,9 +40,8 @@ std::string hostCpuName()
 
 ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const HostOptions& options)
 {
-    auto feeds = placeholderInputs(graph);
     std::mt19937 rng(0);
-    for (auto& [name, t] : feeds) fillRandom(t, rng);
+    const auto feeds = randomInputs(graph, rng);
 
     rt::Session session(graph, {.threads = std::max(options.threads, 1)});
     session.prepare(feeds);

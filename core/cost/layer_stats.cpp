@@ -43,6 +43,26 @@ std::map<std::string, Tensor> placeholderInputs(const Graph& graph, const std::m
     return feeds;
 }
 
+std::map<std::string, Tensor> randomInputs(const Graph& graph, std::mt19937& rng)
+{
+    auto feeds = placeholderInputs(graph);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_int_distribution<int> small(0, 9);
+    for (auto& [name, t] : feeds)
+        for (int64_t i = 0; i < t.numel(); ++i) {
+            switch (t.dtype()) {
+            case DataType::Float32: t.data<float>()[i] = normal(rng); break;
+            case DataType::Float64: t.data<double>()[i] = normal(rng); break;
+            case DataType::Int64: t.data<int64_t>()[i] = small(rng); break;
+            case DataType::Int32: t.data<int32_t>()[i] = small(rng); break;
+            case DataType::UInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(small(rng)); break;
+            case DataType::Int8: t.data<int8_t>()[i] = static_cast<int8_t>(small(rng)); break;
+            default: break;   // zeros
+            }
+        }
+    return feeds;
+}
+
 namespace {
 
 bool isOneOf(const std::string& op, std::initializer_list<const char*> ops)

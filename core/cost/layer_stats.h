@@ -19,6 +19,7 @@
 #include "runtime/session.h"
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -90,5 +91,9 @@ ModelStats analyzeModel(const Graph& graph, const std::map<std::string, Shape>& 
 
 // Concrete input tensors (zeros) for the graph's required inputs, unknown dimensions = 1.
 std::map<std::string, Tensor> placeholderInputs(const Graph& graph, const std::map<std::string, Shape>& inputShapes = {});
+
+// placeholderInputs() filled from `rng` (seeded by the caller, for repeatable measurements): floats
+// standard normal, int8 / uint8 / int32 / int64 in [0, 9] (index-like), other types zeros.
+std::map<std::string, Tensor> randomInputs(const Graph& graph, std::mt19937& rng);
 
 } // namespace joule::cost

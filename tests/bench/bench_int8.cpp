@@ -30,16 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::map<std::string, Tensor> randomFeeds(const Graph& g, std::mt19937& rng)
-{
-    auto feeds = cost::placeholderInputs(g);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    for (auto& [name, t] : feeds)
-        if (t.dtype() == DataType::Float32)
-            for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
-    return feeds;
-}
-
 double median(std::vector<double> v)
 {
     std::sort(v.begin(), v.end());
@@ -108,13 +98,12 @@ int main(int argc, char** argv)
             const Graph g = onnx::loadModel(path);
             std::mt19937 rng(1);
             Graph int8;
-            bool qdq = false;
-            for (const Node& n : g.nodes()) qdq |= n.opType == "QuantizeLinear" || n.opType == "DequantizeLinear";
+            const bool qdq = rt::hasQdq(g);
             if (qdq) {
                 int8 = rt::lowerQdq(g);
             } else {
                 std::vector<std::map<std::string, Tensor>> calibration;
-                for (int i = 0; i < 8; ++i) calibration.push_back(randomFeeds(g, rng));
+                for (int i = 0; i < 8; ++i) calibration.push_back(cost::randomInputs(g, rng));
                 const Graph qdqModel = quant::quantizeMinMax(g, calibration);
                 int8 = rt::lowerQdq(qdqModel);
                 if (!qdqDir.empty()) {
@@ -124,7 +113,7 @@ int main(int argc, char** argv)
             }
             rt::Session fp(g, {.threads = threads, .fuseActivations = true});   // a QDQ model: its fake-quant float run
             rt::Session in(int8, {.threads = threads, .fuseActivations = true});
-            const auto feeds = randomFeeds(g, rng);
+            const auto feeds = cost::randomInputs(g, rng);
             for (int i = 0; i < 10; ++i) {
                 fp.run(feeds);
                 in.run(feeds);
