@@ -58,14 +58,14 @@ template <typename T> inline T quantizeValue(float x, float scale, int32_t zeroP
     return saturate<T>(static_cast<int64_t>(r) + zeroPoint);
 }
 
-// Divides v by 2^shift (1 <= shift <= 62), rounding half to even.
+// Divides v by 2^shift (1 <= shift <= 62), rounding half to even. With q = floor(v / 2^shift) and
+// rem = v - q * 2^shift in [0, 2^shift), the result is q + 1 when rem > half, or rem == half and q is
+// odd; that is, when rem + (q & 1) > half. Written without branches: the kernels' inner loops call it.
 inline int64_t roundingShiftRightHalfEven(int64_t v, int shift)
 {
-    const int64_t q = v >> shift;                       // floor (arithmetic shift)
-    const int64_t rem = v - (q * (int64_t{1} << shift));   // in [0, 2^shift)
-    const int64_t half = int64_t{1} << (shift - 1);
-    if (rem > half || (rem == half && (q & 1))) return q + 1;
-    return q;
+    const int64_t q = v >> shift;                          // floor (arithmetic shift)
+    const int64_t rem = v & ((int64_t{1} << shift) - 1);   // v - q * 2^shift
+    return q + static_cast<int64_t>(rem + (q & 1) > (int64_t{1} << (shift - 1)));
 }
 
 // A real multiplier in fixed point: M = multiplier * 2^-shift.
@@ -95,12 +95,8 @@ struct Requantizer {
         return r;
     }
 
-    // round_half_to_even(acc * M), exact.
-    int64_t apply(int32_t acc) const
-    {
-        if (multiplier == 0) return 0;
-        return roundingShiftRightHalfEven(static_cast<int64_t>(acc) * multiplier, shift);
-    }
+    // round_half_to_even(acc * M), exact (0 when multiplier == 0).
+    int64_t apply(int32_t acc) const { return roundingShiftRightHalfEven(static_cast<int64_t>(acc) * multiplier, shift); }
 
     double real() const { return std::ldexp(static_cast<double>(multiplier), -shift); }
 };

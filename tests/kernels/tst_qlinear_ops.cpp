@@ -283,23 +283,35 @@ private slots:
         QVERIFY(one.sameContents(two));
     }
 
-    void roundShiftHalfEvenAgreesWithQuantMath()
+    void roundingShiftRightHalfEvenRoundsTiesToEven()
     {
-        // The branch-free rounding of the kernels' inner loops against quant_math.h's, on ties and
-        // random products, for every shift.
+        // quant_math.h's branch-free rounding (the kernels' inner loops) against the rule written out
+        // with a branch: floor, then up when the remainder is above half, or exactly half and the
+        // floor is odd. On ties and their neighbours, and on random products, for every shift.
+        const auto reference = [](int64_t v, int shift) {
+            const int64_t q = v >> shift;
+            const int64_t rem = v - q * (int64_t{1} << shift);
+            const int64_t half = int64_t{1} << (shift - 1);
+            return (rem > half || (rem == half && (q & 1))) ? q + 1 : q;
+        };
         Lcg rng(2024);
         for (int shift = 1; shift <= 62; ++shift) {
             const int64_t unit = int64_t{1} << shift;
             for (int64_t k = -3; k <= 3; ++k)
                 for (int64_t v : {k * unit, k * unit + unit / 2, k * unit + unit / 2 - 1, k * unit + unit / 2 + 1}) {
-                    if (rt::roundShiftHalfEven(v, shift) != rt::roundingShiftRightHalfEven(v, shift))
+                    if (rt::roundingShiftRightHalfEven(v, shift) != reference(v, shift))
                         QFAIL(qPrintable(QString("shift %1, v %2").arg(shift).arg(v)));
                 }
             for (int i = 0; i < 200; ++i) {
                 const int64_t v = (static_cast<int64_t>(rng.next()) << 24 | rng.next()) * ((i & 1) ? 1 : -1);
-                QCOMPARE(rt::roundShiftHalfEven(v, shift), rt::roundingShiftRightHalfEven(v, shift));
+                QCOMPARE(rt::roundingShiftRightHalfEven(v, shift), reference(v, shift));
             }
         }
+        // Ties: 2.5 -> 2, 3.5 -> 4, -2.5 -> -2, -3.5 -> -4 (shift 1: v / 2).
+        QCOMPARE(rt::roundingShiftRightHalfEven(5, 1), int64_t(2));
+        QCOMPARE(rt::roundingShiftRightHalfEven(7, 1), int64_t(4));
+        QCOMPARE(rt::roundingShiftRightHalfEven(-5, 1), int64_t(-2));
+        QCOMPARE(rt::roundingShiftRightHalfEven(-7, 1), int64_t(-4));
     }
 
     void fusedActivationRejectsEmptyRange()

@@ -117,7 +117,7 @@ private:
             else if (mode == Bias::Full) acc += c[m * N + n];
             const int64_t col = perColumn ? n : 0;
             if constexpr (std::is_same_v<Y, float>) y[m * N + n] = static_cast<float>(acc) * fs[col];
-            else y[m * N + n] = static_cast<Y>(clamp.apply(requantize(rq[col], acc) + zy));
+            else y[m * N + n] = static_cast<Y>(clamp.apply(rq[col].apply(acc) + zy));
         });
     }
 

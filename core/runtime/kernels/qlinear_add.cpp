@@ -89,7 +89,7 @@ private:
         const QuantClamp clamp = clamp_;
         const auto add = [=](T x, T y) {
             const int64_t acc = (static_cast<int64_t>(x) - za) * ma + (static_cast<int64_t>(y) - zb) * mb;
-            return static_cast<T>(clamp.apply(roundShiftHalfEven(acc, s) + zc));
+            return static_cast<T>(clamp.apply(roundingShiftRightHalfEven(acc, s) + zc));
         };
         const T* a = ctx.input(0).data<T>();
         const T* b = ctx.input(3).data<T>();

@@ -120,7 +120,7 @@ private:
     {
         const int64_t lo = clamp.lo, hi = clamp.hi;
         for (int64_t i = 0; i < n; ++i) {
-            const int64_t v = requantize(rq[i], row[i] - correction[i]) + zy;
+            const int64_t v = rq[i].apply(row[i] - correction[i]) + zy;
             y[i] = static_cast<T>(v < lo ? lo : v > hi ? hi : v);
         }
     }

@@ -95,7 +95,7 @@ private:
         intconv::runConv(ctx.threads(), ctx.input(0).raw(), xType_, xZero_, g_, w, scratch,
                          [=](int64_t n, int64_t co, int64_t p, int32_t acc) {
                              if (bias) acc += bias[co];
-                             y[(n * C + co) * P + p] = static_cast<Y>(clamp.apply(requantize(rq[perChannel ? co : 0], acc) + zp));
+                             y[(n * C + co) * P + p] = static_cast<Y>(clamp.apply(rq[perChannel ? co : 0].apply(acc) + zp));
                          });
     }
 

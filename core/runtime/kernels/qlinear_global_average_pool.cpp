@@ -62,7 +62,7 @@ private:
                 else
                     for (int64_t s = 0; s < S; ++s) acc += static_cast<int32_t>(xn[c * S + s]);
                 acc -= zX_ * static_cast<int32_t>(S);
-                y[n * C + c] = saturate<T>(requantize(requant_, acc) + zY_);
+                y[n * C + c] = saturate<T>(requant_.apply(acc) + zY_);
             }
         }
     }

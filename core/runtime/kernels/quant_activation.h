@@ -20,21 +20,6 @@
 
 namespace joule::rt {
 
-// roundingShiftRightHalfEven (quant_math.h) without branches, for the inner loops: the same
-// result for every v and 1 <= shift <= 62 (round up when rem + (q & 1) > half).
-inline int64_t roundShiftHalfEven(int64_t v, int shift)
-{
-    const int64_t q = v >> shift;
-    const int64_t rem = v & ((int64_t{1} << shift) - 1);
-    return q + static_cast<int64_t>((rem + (q & 1)) > (int64_t{1} << (shift - 1)));
-}
-
-// Requantizer::apply (quant_math.h), branch-free: the same result for every accumulator.
-inline int64_t requantize(const Requantizer& r, int32_t acc)
-{
-    return roundShiftHalfEven(static_cast<int64_t>(acc) * r.multiplier, r.shift);
-}
-
 struct QuantClamp {
     int32_t lo = -128, hi = 127;
     int32_t apply(int64_t v) const { return static_cast<int32_t>(std::clamp<int64_t>(v, lo, hi)); }
