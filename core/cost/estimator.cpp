@@ -147,6 +147,20 @@ int64_t layerFlashBytes(const LayerStats& l, Precision p)
     return l.constFloatElements * (p == Precision::Fp32 ? 4 : 1) + l.constOtherBytes;
 }
 
+LayerEstimate describeLayer(const LayerStats& l, size_t index, Precision requested)
+{
+    LayerEstimate le;
+    le.layer = index;
+    le.name = l.name;
+    le.op = l.op;
+    le.kernelClass = l.kernelClass;
+    le.macs = l.macs;
+    le.precision = layerPrecision(l, requested);
+    le.flashBytes = layerFlashBytes(l, le.precision);
+    le.fusedInto = l.fusedInto;
+    return le;
+}
+
 LayerCost layerCost(const LayerStats& l, Precision p, const TargetProfile& target, size_t cluster)
 {
     const Cluster& c = target.clusters.at(cluster);
@@ -237,16 +251,8 @@ ModelEstimate estimateModel(const ModelStats& stats, const TargetProfile& target
     e.macs = stats.macs;
     for (size_t i = 0; i < stats.layers.size(); ++i) {
         const LayerStats& l = stats.layers[i];
-        LayerEstimate le;
-        le.layer = i;
-        le.name = l.name;
-        le.op = l.op;
-        le.kernelClass = l.kernelClass;
-        le.macs = l.macs;
-        le.precision = layerPrecision(l, requested);
-        le.flashBytes = layerFlashBytes(l, le.precision);
+        LayerEstimate le = describeLayer(l, i, requested);
         le.approximated = l.kernelClass == KernelClass::Other;
-        le.fusedInto = l.fusedInto;
         for (size_t c = 0; c < target.clusters.size(); ++c) le.perCluster.push_back(layerCost(l, le.precision, target, c));
         e.memory.flashBytes += le.flashBytes;
         e.layers.push_back(std::move(le));

@@ -115,6 +115,10 @@ Precision modelPrecision(const ModelStats& stats);
 Precision layerPrecision(const LayerStats& layer, Precision requested);
 // Flash bytes of one layer at that data type (§3.4); 0 for free layers.
 int64_t layerFlashBytes(const LayerStats& layer, Precision precision);
+// What a layer is, before any cost: index, name, op, class, MACs, its data type at `requested`
+// (layerPrecision), flash bytes and the layer it is fused into. The estimator and the host
+// profiler add latency and energy.
+LayerEstimate describeLayer(const LayerStats& layer, size_t index, Precision requested);
 // Cycles, latency and energy of one layer on one cluster (§4), idle power of the other clusters included.
 LayerCost layerCost(const LayerStats& layer, Precision precision, const TargetProfile& target, size_t cluster);
 // Activation arena with element sizes of `precision` (floating values take 4 bytes at fp32, 1 at int8/int4).

@@ -96,15 +96,7 @@ ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const H
     e.macs = stats.macs;
     for (size_t i = 0; i < n; ++i) {
         const LayerStats& l = stats.layers[i];
-        LayerEstimate le;
-        le.layer = i;
-        le.name = l.name;
-        le.op = l.op;
-        le.kernelClass = l.kernelClass;
-        le.macs = l.macs;
-        le.precision = layerPrecision(l, e.precision);
-        le.flashBytes = layerFlashBytes(l, le.precision);
-        le.fusedInto = l.fusedInto;
+        LayerEstimate le = describeLayer(l, i, e.precision);
         le.latencyMs = median(perLayer[i]);
         e.memory.flashBytes += le.flashBytes;
         e.layers.push_back(std::move(le));
