@@ -22,12 +22,7 @@ public:
         wType_ = w.dtype;
         xZero_ = intgemm::readZeroPoint(ctx, 2, 0, "x_zero_point").at(0);
         wZero_ = intgemm::readZeroPoint(ctx, 3, g_.outC, "w_zero_point");
-        packedW_.clear();
-        if (const Tensor* wc = ctx.constantInput(1)) {
-            packedW_.resize(static_cast<size_t>(g_.outC * g_.packedPatch()));
-            intconv::packConvWeights(wc->raw(), wType_, g_, wZero_, packedW_.data());
-        }
-        const int64_t elems = g_.scratchElements() + (packedW_.empty() ? g_.outC * g_.packedPatch() : 0);
+        const int64_t elems = weights_.prepare(ctx, 1, g_, wType_, wZero_);
         ctx.requestScratch(static_cast<size_t>(elems) * sizeof(int16_t));
         ctx.setOutput(0, DataType::Int32, g_.outShape);
     }
@@ -35,12 +30,7 @@ public:
     void eval(EvalContext& ctx) override
     {
         int16_t* scratch = static_cast<int16_t*>(ctx.scratch());
-        const int16_t* w = packedW_.data();
-        if (packedW_.empty()) {
-            int16_t* wp = scratch + g_.scratchElements();
-            intconv::packConvWeights(ctx.input(1).raw(), wType_, g_, wZero_, wp);
-            w = wp;
-        }
+        const int16_t* w = weights_.get(ctx, scratch);
         int32_t* y = ctx.output(0).data<int32_t>();
         const int64_t C = g_.outC, P = g_.outPlane();
         intconv::runConv(ctx.threads(), ctx.input(0).raw(), xType_, xZero_, g_, w, scratch,
@@ -52,7 +42,7 @@ private:
     DataType xType_ = DataType::UInt8, wType_ = DataType::UInt8;
     int32_t xZero_ = 0;
     intgemm::ZeroPoint wZero_;
-    std::vector<int16_t> packedW_;
+    intconv::PackedConvWeights weights_;
 };
 
 } // namespace

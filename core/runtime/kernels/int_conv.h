@@ -106,6 +106,41 @@ inline void packConvWeights(const void* w, DataType type, const IntConvGeometry&
     else packConvWeightsTyped(static_cast<const int8_t*>(w), g, zp, dst);
 }
 
+// The packed filters of ConvInteger / QLinearConv: packed once in prepare() when the weight input is
+// a constant, else into the scratch on every run, after runConv()'s own scratchElements().
+class PackedConvWeights {
+public:
+    // Returns the int16 scratch elements eval needs (runConv's, plus room to pack when not constant).
+    int64_t prepare(PrepareContext& ctx, size_t input, const IntConvGeometry& g, DataType wType, const intgemm::ZeroPoint& zp)
+    {
+        input_ = input;
+        g_ = g;
+        wType_ = wType;
+        zp_ = zp;
+        packed_.clear();
+        if (const Tensor* w = ctx.constantInput(input)) {
+            packed_.resize(static_cast<size_t>(g.outC * g.packedPatch()));
+            packConvWeights(w->raw(), wType, g, zp, packed_.data());
+        }
+        return g.scratchElements() + (packed_.empty() ? g.outC * g.packedPatch() : 0);
+    }
+
+    const int16_t* get(EvalContext& ctx, int16_t* scratch) const
+    {
+        if (!packed_.empty()) return packed_.data();
+        int16_t* w = scratch + g_.scratchElements();
+        packConvWeights(ctx.input(input_).raw(), wType_, g_, zp_, w);
+        return w;
+    }
+
+private:
+    size_t input_ = 1;
+    IntConvGeometry g_;
+    DataType wType_ = DataType::Int8;
+    intgemm::ZeroPoint zp_;
+    std::vector<int16_t> packed_;
+};
+
 // x of one image and group (C/group planes) -> zero-padded channels-last int16, minus the zero point.
 template <typename Q>
 inline void stageInput(const Q* x, const IntConvGeometry& g, int32_t zeroPoint, int16_t* stage)

@@ -55,12 +55,7 @@ public:
             ctx.setOutput(0, yType_, g_.outShape);
             return;
         }
-        packedW_.clear();
-        if (const Tensor* wc = ctx.constantInput(3)) {
-            packedW_.resize(static_cast<size_t>(g_.outC * g_.packedPatch()));
-            intconv::packConvWeights(wc->raw(), wType_, g_, wZero_, packedW_.data());
-        }
-        const int64_t elems = g_.scratchElements() + (packedW_.empty() ? g_.outC * g_.packedPatch() : 0);
+        const int64_t elems = weights_.prepare(ctx, 3, g_, wType_, wZero_);
         ctx.requestScratch(static_cast<size_t>(elems) * sizeof(int16_t));
         ctx.setOutput(0, yType_, g_.outShape);
     }
@@ -79,12 +74,7 @@ private:
     template <typename Y> void run(EvalContext& ctx)
     {
         int16_t* scratch = static_cast<int16_t*>(ctx.scratch());
-        const int16_t* w = packedW_.data();
-        if (packedW_.empty()) {
-            int16_t* wp = scratch + g_.scratchElements();
-            intconv::packConvWeights(ctx.input(3).raw(), wType_, g_, wZero_, wp);
-            w = wp;
-        }
+        const int16_t* w = weights_.get(ctx, scratch);
         const int32_t* bias = ctx.hasInput(8) ? ctx.input(8).data<int32_t>() : nullptr;
         Y* y = ctx.output(0).data<Y>();
         const int64_t C = g_.outC, P = g_.outPlane();
@@ -105,7 +95,7 @@ private:
     QuantClamp clamp_;
     intgemm::ZeroPoint wZero_;
     std::vector<Requantizer> requant_;   // per output channel, or one
-    std::vector<int16_t> packedW_;
+    intconv::PackedConvWeights weights_;
     bool direct_ = false;   // AVX-512 VNNI direct convolution (int_conv_direct.h)
     intconv::DirectConv directConv_;
 };
