@@ -184,18 +184,30 @@ const TensorInfo* Session::valueInfo(const std::string& name) const
     return it == infos_.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+// Whether `t` fits the declared input: its type, and (when checkShape) its rank and known dimensions.
+bool feedFits(const ValueInfo& decl, const Tensor& t, bool checkShape)
+{
+    if (decl.dtype != DataType::Undefined && t.dtype() != decl.dtype) return false;
+    if (!checkShape || !decl.hasShape) return true;
+    if (decl.shape.size() != t.shape().size()) return false;
+    for (size_t d = 0; d < decl.shape.size(); ++d)
+        if (decl.shape[d] >= 0 && decl.shape[d] != t.shape()[d]) return false;
+    return true;
+}
+
+std::string describeMismatch(const ValueInfo& decl, const Tensor& t)
+{
+    return "input '" + decl.name + "' expects " + (decl.hasShape ? "shape " + shapeToString(decl.shape) + " " : std::string()) +
+           dataTypeName(decl.dtype) + ", got " + shapeToString(t.shape()) + " " + dataTypeName(t.dtype());
+}
+
+} // namespace
+
 std::string feedMismatch(const ValueInfo& decl, const Tensor& t)
 {
-    const std::string expected = "input '" + decl.name + "' expects " +
-                                 (decl.hasShape ? "shape " + shapeToString(decl.shape) + " " : std::string()) +
-                                 dataTypeName(decl.dtype);
-    const std::string got = ", got " + shapeToString(t.shape()) + " " + dataTypeName(t.dtype());
-    if (decl.dtype != DataType::Undefined && t.dtype() != decl.dtype) return expected + got;
-    if (!decl.hasShape) return {};
-    bool ok = decl.shape.size() == t.shape().size();
-    for (size_t d = 0; ok && d < decl.shape.size(); ++d)
-        ok = decl.shape[d] < 0 || decl.shape[d] == t.shape()[d];
-    return ok ? std::string() : expected + got;
+    return feedFits(decl, t, true) ? std::string() : describeMismatch(decl, t);
 }
 
 const Tensor* Session::constantValue(const std::string& name) const
@@ -218,10 +230,8 @@ void Session::checkFeeds(const std::map<std::string, Tensor>& inputs) const
             if (graph_.initializer(decl.name)) continue;
             throw KernelError("input '" + decl.name + "' is required but was not given");
         }
-        ValueInfo checked = decl;
-        if (unreadInputs_.count(decl.name)) checked.hasShape = false;   // no node reads it: type only
-        const std::string why = feedMismatch(checked, it->second);
-        if (!why.empty()) throw KernelError(why);
+        // An input no node reads is checked for its type only.
+        if (!feedFits(decl, it->second, !unreadInputs_.count(decl.name))) throw KernelError(describeMismatch(decl, it->second));
     }
     for (const auto& [name, t] : inputs)
         if (!graph_.isGraphInput(name)) throw KernelError("'" + name + "' is not an input of the model");
