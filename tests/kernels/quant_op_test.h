@@ -1,11 +1,12 @@
 #pragma once
-// Helpers of the integer-kernel tests (tst_qlinear_ops, tst_qlinear_more): run one node in a Session,
-// build quantized tensors, and compare output codes with a long-double evaluation of a spec formula.
+// Helpers of the integer-kernel tests (tst_qlinear_ops, tst_qlinear_more), on top of single_op.h:
+// run one node, build quantized tensors, and compare output codes with a long-double evaluation of a
+// spec formula.
 //
 //   Tensor y = runNode("QLinearAdd", "com.microsoft", {{"a", q<uint8_t>({4}, codes)}, {"a_scale", f32({}, {0.1f})}, ...});
 //   expectCodes<uint8_t>(y, expected);      // QFAIL naming the first element that differs
 
-#include "runtime/session.h"
+#include "kernels/single_op.h"
 
 #include <QtTest>
 
@@ -19,50 +20,17 @@
 
 namespace joule::quanttest {
 
-struct In {
-    std::string name;
-    Tensor value;               // empty: an omitted optional input
-    bool initializer = false;   // a constant of the graph rather than a fed input
-};
+using joule::test::floatAttr;
+using joule::test::intAttr;
+using joule::test::intsAttr;
+using joule::test::stringAttr;
+using In = joule::test::OpInput;   // {name, value, asInitializer}
 
-inline Attribute intAttr(int64_t v) { Attribute a; a.kind = Attribute::Kind::Int; a.i = v; return a; }
-inline Attribute floatAttr(float v) { Attribute a; a.kind = Attribute::Kind::Float; a.f = v; return a; }
-inline Attribute intsAttr(std::vector<int64_t> v) { Attribute a; a.kind = Attribute::Kind::Ints; a.ints = std::move(v); return a; }
-inline Attribute stringAttr(std::string v) { Attribute a; a.kind = Attribute::Kind::String; a.s = std::move(v); return a; }
-
-// A graph of the one node `op` (output "y"); fed inputs are added to `feeds`.
-inline Graph oneNodeGraph(const std::string& op, const std::string& domain, const std::vector<In>& inputs,
-                          const std::map<std::string, Attribute>& attributes, std::map<std::string, Tensor>* feeds)
-{
-    Graph g;
-    g.opsetImports[""] = 17;
-    if (!domain.empty()) g.opsetImports[domain] = 1;
-    Node n;
-    n.name = "node_under_test";
-    n.opType = op;
-    n.domain = domain;
-    n.attributes = attributes;
-    for (const auto& in : inputs) {
-        if (in.value.empty()) { n.inputs.push_back(""); continue; }
-        n.inputs.push_back(in.name);
-        if (in.initializer) g.setInitializer(in.name, in.value);
-        else if (!g.isGraphInput(in.name)) {
-            g.addInput({in.name, in.value.dtype(), in.value.shape()});
-            (*feeds)[in.name] = in.value;
-        }
-    }
-    n.outputs = {"y"};
-    g.addOutput({"y", DataType::Undefined, {}, {}, false});
-    g.addNode(n);
-    return g;
-}
-
+// The one output of `op` (single_op.h's runOpIn).
 inline Tensor runNode(const std::string& op, const std::string& domain, const std::vector<In>& inputs,
                       const std::map<std::string, Attribute>& attributes = {}, int threads = 1)
 {
-    std::map<std::string, Tensor> feeds;
-    rt::Session s(oneNodeGraph(op, domain, inputs, attributes, &feeds), {.threads = threads});
-    return s.run(feeds).at("y");
+    return joule::test::runOpIn(domain, op, inputs, attributes, 1, 17, threads).front();
 }
 
 inline Tensor f32(Shape s, std::vector<float> v) { return Tensor::fromVector(DataType::Float32, std::move(s), v); }

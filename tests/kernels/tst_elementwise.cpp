@@ -15,13 +15,7 @@ using namespace joule::test;
 
 namespace {
 
-template <typename T> Tensor tensor(Shape shape, std::vector<T> v)
-{
-    return Tensor::fromVector<T>(dataTypeOf<T>(), std::move(shape), v);
-}
-Tensor floats(Shape shape, std::vector<float> v) { return tensor<float>(std::move(shape), std::move(v)); }
 Tensor bools(Shape shape, std::vector<bool> v) { return tensor<bool>(std::move(shape), std::move(v)); }
-OpInput init(std::string name, Tensor value) { return {std::move(name), std::move(value), true}; }
 
 // Empty when `t` has type T, shape `shape` and values `expected` (each within tol), else what differs.
 template <typename T>

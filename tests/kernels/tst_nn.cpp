@@ -16,12 +16,6 @@ using namespace joule::test;
 
 namespace {
 
-template <typename T> Tensor tensor(Shape shape, std::vector<T> v)
-{
-    return Tensor::fromVector<T>(dataTypeOf<T>(), std::move(shape), v);
-}
-Tensor floats(Shape shape, std::vector<float> v) { return tensor<float>(std::move(shape), std::move(v)); }
-OpInput init(std::string name, Tensor value) { return {std::move(name), std::move(value), true}; }
 
 Tensor iota(Shape shape, float start = 0.0f)
 {

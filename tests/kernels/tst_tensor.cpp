@@ -11,7 +11,6 @@ using namespace joule::test;
 
 namespace {
 
-Tensor floats(Shape shape, std::vector<float> v) { return Tensor::fromVector<float>(DataType::Float32, std::move(shape), v); }
 Tensor int64s(Shape shape, std::vector<int64_t> v) { return Tensor::fromVector<int64_t>(DataType::Int64, std::move(shape), v); }
 Tensor int32s(Shape shape, std::vector<int32_t> v) { return Tensor::fromVector<int32_t>(DataType::Int32, std::move(shape), v); }
 
@@ -29,7 +28,6 @@ template <typename T> std::vector<T> valuesOf(const Tensor& t)
     return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
 }
 
-OpInput init(std::string name, Tensor value) { return {std::move(name), std::move(value), true}; }
 
 } // namespace
 
