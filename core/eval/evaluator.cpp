@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace joule::eval {
@@ -93,8 +94,9 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
     bool cancelled = false;
 
     // A quantized (QDQ) graph runs on the integer engine, as it would on the board.
-    const Graph lowered = options.integerEngine && rt::hasQdq(graph) ? rt::lowerQdq(graph) : Graph();
-    const Graph& runGraph = lowered.nodes().empty() ? graph : lowered;
+    std::optional<Graph> lowered;
+    if (options.integerEngine && rt::hasQdq(graph)) lowered = rt::lowerQdq(graph);
+    const Graph& runGraph = lowered ? *lowered : graph;
 
     auto worker = [&] {
         try {
