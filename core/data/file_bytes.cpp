@@ -60,13 +60,17 @@ bool isGzip(const std::vector<uint8_t>& bytes)
 namespace {
 
 // Inflates from `zs` (already initialised and pointed at the input) until the stream ends or the
-// input runs out; appends to `out`. Returns true when the stream ended.
-bool inflateInto(z_stream& zs, std::vector<uint8_t>& out, const std::string& name, const char* what)
+// input runs out; appends to `out`. Returns true when the stream ended. Output beyond `limit` bytes
+// is an error, found before more than one chunk past the limit is allocated.
+bool inflateInto(z_stream& zs, std::vector<uint8_t>& out, size_t limit, const std::string& name, const char* what)
 {
     constexpr size_t kChunk = 1 << 16;
     for (;;) {
         const size_t used = out.size();
-        if (out.capacity() - used < kChunk) out.reserve(std::max(out.capacity() * 2, used + kChunk));
+        if (used > limit)
+            throw DataError(name + ": " + what + " data expands to more than " + std::to_string(limit) +
+                            " bytes, the limit for one file");
+        if (out.capacity() - used < kChunk) out.reserve(std::min(std::max(out.capacity() * 2, used + kChunk), limit + kChunk));
         out.resize(out.capacity());
         const size_t room = std::min<size_t>(out.size() - used, std::numeric_limits<uInt>::max());
         zs.next_out = out.data() + used;
@@ -87,7 +91,7 @@ struct InflateGuard {
 
 } // namespace
 
-std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& name)
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& name, size_t limit)
 {
     std::vector<uint8_t> out;
     if (bytes.size() >= 18) {
@@ -96,7 +100,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string
         const size_t n = bytes.size();
         const size_t isize = uint32_t(bytes[n - 4]) | uint32_t(bytes[n - 3]) << 8 | uint32_t(bytes[n - 2]) << 16 |
                              uint32_t(bytes[n - 1]) << 24;
-        out.reserve(std::min({isize, n * 1032, size_t(1) << 30}));
+        out.reserve(std::min({isize, n * 1032, size_t(1) << 30, limit}));
     }
     z_stream zs{};
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw DataError(name + ": cannot initialise zlib");
@@ -106,7 +110,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string
         zs.next_in = const_cast<Bytef*>(bytes.data() + offset);
         zs.avail_in = static_cast<uInt>(std::min<size_t>(bytes.size() - offset, std::numeric_limits<uInt>::max()));
         const size_t before = zs.avail_in;
-        const bool ended = inflateInto(zs, out, name, "gzip");
+        const bool ended = inflateInto(zs, out, limit, name, "gzip");
         offset += before - zs.avail_in;
         if (!ended) {
             if (offset < bytes.size()) continue;   // more than 4 GiB of input: feed the next slice
@@ -119,8 +123,11 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string
     return out;
 }
 
-std::vector<uint8_t> inflateRaw(const uint8_t* data, size_t size, size_t expectedSize, const std::string& name)
+std::vector<uint8_t> inflateRaw(const uint8_t* data, size_t size, size_t expectedSize, const std::string& name, size_t limit)
 {
+    if (expectedSize > limit)
+        throw DataError(name + ": declares " + std::to_string(expectedSize) + " uncompressed bytes, more than the limit of " +
+                        std::to_string(limit) + " for one file");
     std::vector<uint8_t> out;
     out.reserve(std::min(expectedSize, size * 1032 + 64));
     z_stream zs{};
@@ -132,7 +139,7 @@ std::vector<uint8_t> inflateRaw(const uint8_t* data, size_t size, size_t expecte
         zs.next_in = const_cast<Bytef*>(data + offset);
         zs.avail_in = static_cast<uInt>(std::min<size_t>(size - offset, std::numeric_limits<uInt>::max()));
         const size_t before = zs.avail_in;
-        ended = inflateInto(zs, out, name, "deflate");
+        ended = inflateInto(zs, out, expectedSize, name, "deflate");
         offset += before - zs.avail_in;
     }
     if (!ended) throw DataError(name + ": truncated deflate stream");

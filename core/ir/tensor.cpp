@@ -131,8 +131,21 @@ uint16_t floatToBfloat16(float value)
 int64_t elementCount(const Shape& shape)
 {
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    for (int64_t d : shape)
+        if (__builtin_mul_overflow(n, d, &n))
+            throw std::length_error("shape " + shapeToString(shape) + " has more elements than fit in 64 bits");
     return n;
+}
+
+std::optional<int64_t> checkedStorageBytes(DataType type, const Shape& shape)
+{
+    int64_t n = 1;
+    for (int64_t d : shape)
+        if (__builtin_mul_overflow(n, d < 0 ? int64_t(1) : d, &n)) return std::nullopt;
+    if (type == DataType::Int4 || type == DataType::UInt4) return n / 2 + n % 2;
+    int64_t bytes = 0;
+    if (__builtin_mul_overflow(n, static_cast<int64_t>(elementSize(type)), &bytes)) return std::nullopt;
+    return bytes;
 }
 
 std::string shapeToString(const Shape& shape)

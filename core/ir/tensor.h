@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,11 @@ bool isFloating(DataType type);
 bool isInteger(DataType type);
 
 using Shape = std::vector<int64_t>;
-int64_t elementCount(const Shape& shape);   // 1 for a scalar ([])
+// 1 for a scalar ([]). Throws std::length_error when the product does not fit in int64.
+int64_t elementCount(const Shape& shape);
+// Bytes that `shape` elements of `type` take, or std::nullopt when that does not fit in int64
+// (an unknown, negative dimension counts as 1): for checking a declared size before allocating it.
+std::optional<int64_t> checkedStorageBytes(DataType type, const Shape& shape);
 std::string shapeToString(const Shape& shape);  // "[1,3,28,28]"
 
 // Affine quantization: real = scale * (q - zero_point). Per tensor when scale has one element,

@@ -2,11 +2,13 @@
 #include "onnx/tensor_proto.h"
 
 #include <onnx/checker.h>
+#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -16,7 +18,63 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int64_t kMinOpset = 7;   // the kernels implement each op as defined from opset 7 on
 constexpr int64_t kMaxOpset = 18;
+
+const ::onnx::AttributeProto* findAttribute(const ::onnx::NodeProto& np, const std::string& name)
+{
+    for (const auto& a : np.attribute())
+        if (a.name() == name) return &a;
+    return nullptr;
+}
+
+// The definitions before opset 7 of these ops differ from opset 7 only in ways the kernels cover:
+// `broadcast` = 1 without `axis` is numpy's trailing alignment, Gemm's broadcast flag, AveragePool's
+// count_include_pad default, PRelu's slope broadcast, `consumed_inputs` (a hint), and a legacy `axis`
+// that puts B where numpy's trailing alignment puts it (axis = rank(A) - rank(B)). Two forms do not
+// run as today: arithmetic aligned at any other `axis`, and BatchNormalization in training mode
+// (is_test = 0, its default before opset 7). `ranks` holds the ranks known after shape inference.
+bool legacyFormRunsAsToday(const ::onnx::NodeProto& np, const std::map<std::string, int>& ranks)
+{
+    const std::string& op = np.op_type();
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow") {
+        const auto* axis = findAttribute(np, "axis");
+        if (!axis) return true;
+        if (np.input_size() != 2) return false;
+        const auto a = ranks.find(np.input(0)), b = ranks.find(np.input(1));
+        return a != ranks.end() && b != ranks.end() && axis->i() == a->second - b->second;
+    }
+    if (op == "BatchNormalization") {
+        const auto* isTest = findAttribute(np, "is_test");
+        return isTest && isTest->i() != 0;
+    }
+    return op == "Gemm" || op == "PRelu" || op == "AveragePool";
+}
+
+// A model of opset 1 to 6 runs only where every default-domain op is defined as at opset 7 (Relu,
+// Not, GlobalAveragePool, ...) or in a legacy form that runs the same (above). Any other node is
+// refused with the supported range, naming the node.
+void checkOldOpset(const ::onnx::GraphProto& gp, int64_t opset, const std::string& origin)
+{
+    std::map<std::string, int> ranks;
+    for (const auto& t : gp.initializer()) ranks[t.name()] = t.dims_size();
+    for (const auto* values : {&gp.input(), &gp.value_info(), &gp.output()})
+        for (const auto& v : *values)
+            if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+                ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+    const auto* registry = ::onnx::OpSchemaRegistry::Instance();
+    for (const auto& np : gp.node()) {
+        if (!np.domain().empty() && np.domain() != "ai.onnx") continue;
+        const auto* old = registry->GetSchema(np.op_type(), static_cast<int>(opset), "");
+        const auto* now = registry->GetSchema(np.op_type(), static_cast<int>(kMinOpset), "");
+        if (old && now && (old->since_version() == now->since_version() || legacyFormRunsAsToday(np, ranks))) continue;
+        throw UnsupportedFeature(origin + ": field 'opset_import': default-domain opset " + std::to_string(opset) +
+                                 " is older than the supported " + std::to_string(kMinOpset) + " to " +
+                                 std::to_string(kMaxOpset) + ", and node '" + np.name() + "' (" + np.op_type() +
+                                 ") is defined differently there (convert the model to opset " +
+                                 std::to_string(kMinOpset) + " or newer)");
+    }
+}
 
 std::string firstLine(const std::string& text)
 {
@@ -114,7 +172,8 @@ Graph graphFromModel(const ::onnx::ModelProto& model, const std::string& origin,
     const int64_t opset = g.opset("");
     if (opset > kMaxOpset)
         throw UnsupportedFeature(origin + ": field 'opset_import': default-domain opset " + std::to_string(opset) +
-                                 " is newer than the supported 7 to " + std::to_string(kMaxOpset));
+                                 " is newer than the supported " + std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset));
+    if (opset < kMinOpset) checkOldOpset(gp, opset, origin);
 
     for (const auto& t : gp.initializer()) {
         const std::string where = origin + ": initializer '" + t.name() + "'";

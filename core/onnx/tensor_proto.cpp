@@ -95,15 +95,38 @@ void storeTyped(Tensor& out, const Src& field, const std::string& where, const c
     }
 }
 
-void readExternal(Tensor& out, const TensorProto& proto, const std::string& baseDir, const std::string& where)
+// A non-negative decimal integer of an external_data entry, else a ModelError naming the field.
+int64_t externalNumber(const std::string& value, const std::string& key, const std::string& where)
 {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const auto& kv : proto.external_data()) {
-        if (kv.key() == "location") location = kv.value();
-        else if (kv.key() == "offset") offset = std::stoll(kv.value());
-        else if (kv.key() == "length") length = std::stoll(kv.value());
+    int64_t v = 0;
+    bool ok = !value.empty() && value.size() <= 18;
+    for (char c : value) {
+        if (c < '0' || c > '9') { ok = false; break; }
+        v = v * 10 + (c - '0');
     }
+    if (!ok)
+        throw ModelError(where + ": external_data field '" + key + "' must be a non-negative integer of at most 18 digits, got '" +
+                         value + "'");
+    return v;
+}
+
+// The external file behind `proto`, checked to hold the declared bytes before anything is allocated.
+struct ExternalSource {
+    fs::path file;
+    std::string location;
+    int64_t offset = 0;
+};
+
+ExternalSource locateExternal(const TensorProto& proto, const std::string& baseDir, const std::string& where, int64_t want)
+{
+    ExternalSource src;
+    int64_t length = -1;
+    for (const auto& kv : proto.external_data()) {
+        if (kv.key() == "location") src.location = kv.value();
+        else if (kv.key() == "offset") src.offset = externalNumber(kv.value(), "offset", where);
+        else if (kv.key() == "length") length = externalNumber(kv.value(), "length", where);
+    }
+    const std::string& location = src.location;
     if (location.empty()) throw ModelError(where + ": external_data has no 'location'");
     if (baseDir.empty()) throw ModelError(where + ": external data '" + location + "' cannot be resolved without a model directory");
     std::error_code ec;
@@ -112,17 +135,40 @@ void readExternal(Tensor& out, const TensorProto& proto, const std::string& base
     const auto rel = file.lexically_relative(dir);
     if (fs::path(location).is_absolute() || rel.empty() || *rel.begin() == "..")
         throw ModelError(where + ": external data location '" + location + "' lies outside the model's directory");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ModelError(where + ": cannot open external data file '" + location + "'");
-    const size_t want = out.bytes();
-    if (length >= 0 && static_cast<size_t>(length) != want)
+    if (length >= 0 && length != want)
         throw ModelError(where + ": external data length " + std::to_string(length) + " does not match the shape (" +
                          std::to_string(want) + " bytes)");
-    in.seekg(offset);
-    in.read(static_cast<char*>(out.raw()), static_cast<std::streamsize>(want));
-    if (static_cast<size_t>(in.gcount()) != want)
-        throw ModelError(where + ": external data file '" + location + "' is too short (offset " + std::to_string(offset) +
-                         ", need " + std::to_string(want) + " bytes)");
+    const auto size = fs::file_size(file, ec);
+    if (ec) throw ModelError(where + ": cannot open external data file '" + location + "'");
+    if (static_cast<uintmax_t>(src.offset) > size || size - static_cast<uintmax_t>(src.offset) < static_cast<uintmax_t>(want))
+        throw ModelError(where + ": external data file '" + location + "' is too short (" + std::to_string(size) +
+                         " bytes; offset " + std::to_string(src.offset) + ", need " + std::to_string(want) + " bytes)");
+    src.file = file;
+    return src;
+}
+
+void readExternal(Tensor& out, const ExternalSource& src, const std::string& where)
+{
+    std::ifstream in(src.file, std::ios::binary);
+    if (!in) throw ModelError(where + ": cannot open external data file '" + src.location + "'");
+    in.seekg(src.offset);
+    in.read(static_cast<char*>(out.raw()), static_cast<std::streamsize>(out.bytes()));
+    if (static_cast<size_t>(in.gcount()) != out.bytes())
+        throw ModelError(where + ": external data file '" + src.location + "' is too short (offset " +
+                         std::to_string(src.offset) + ", need " + std::to_string(out.bytes()) + " bytes)");
+}
+
+// How many values the typed field that holds `type` has, and its name.
+std::pair<int64_t, const char*> typedFieldSize(const TensorProto& proto, DataType type)
+{
+    switch (type) {
+    case DataType::Float32: return {proto.float_data_size(), "float_data"};
+    case DataType::Float64: return {proto.double_data_size(), "double_data"};
+    case DataType::Int64: return {proto.int64_data_size(), "int64_data"};
+    case DataType::UInt32: case DataType::UInt64: return {proto.uint64_data_size(), "uint64_data"};
+    case DataType::String: return {proto.string_data_size(), "string_data"};
+    default: return {proto.int32_data_size(), "int32_data"};
+    }
 }
 
 } // namespace
@@ -135,6 +181,27 @@ Tensor tensorFromProto(const TensorProto& proto, const std::string& baseDir, con
     Shape shape(proto.dims().begin(), proto.dims().end());
     for (int64_t d : shape)
         if (d < 0) throw ModelError(where + ": field 'dims' has a negative dimension " + shapeToString(shape));
+
+    // The declared size must match what the file holds before anything of that size is allocated.
+    const std::optional<int64_t> declaredBytes = checkedStorageBytes(type, shape);
+    if (!declaredBytes)
+        throw ModelError(where + ": field 'dims' " + shapeToString(shape) + " declares more elements than fit in 64 bits");
+    const int64_t count = elementCount(shape);
+    std::optional<ExternalSource> external;
+    if (type != DataType::String && proto.data_location() == TensorProto::EXTERNAL) {
+        external = locateExternal(proto, baseDir, where, *declaredBytes);
+    } else if (type != DataType::String && proto.has_raw_data()) {
+        if (static_cast<int64_t>(proto.raw_data().size()) != *declaredBytes)
+            throw ModelError(where + ": field 'raw_data' has " + std::to_string(proto.raw_data().size()) +
+                             " bytes, the shape " + shapeToString(shape) + " of " + dataTypeName(type) + " needs " +
+                             std::to_string(*declaredBytes));
+    } else if (!(type == DataType::String && (proto.data_location() == TensorProto::EXTERNAL || proto.has_raw_data()))) {
+        const auto [values, field] = typedFieldSize(proto, type);
+        const int64_t expected = (type == DataType::Int4 || type == DataType::UInt4) ? (count + 1) / 2 : count;
+        if (values != expected)
+            throw ModelError(where + ": field '" + field + "' has " + std::to_string(values) + " values, the shape " +
+                             shapeToString(shape) + " needs " + std::to_string(expected));
+    }
     Tensor out(type, shape);
 
     if (type == DataType::String) {
@@ -147,13 +214,9 @@ Tensor tensorFromProto(const TensorProto& proto, const std::string& baseDir, con
         for (int64_t i = 0; i < out.numel(); ++i) out.data<std::string>()[i] = proto.string_data(static_cast<int>(i));
         return out;
     }
-    if (proto.data_location() == TensorProto::EXTERNAL) {
-        readExternal(out, proto, baseDir, where);
+    if (external) {
+        readExternal(out, *external, where);
     } else if (proto.has_raw_data()) {
-        if (proto.raw_data().size() != out.bytes())
-            throw ModelError(where + ": field 'raw_data' has " + std::to_string(proto.raw_data().size()) +
-                             " bytes, the shape " + shapeToString(shape) + " of " + dataTypeName(type) + " needs " +
-                             std::to_string(out.bytes()));
         if (out.bytes()) std::memcpy(out.raw(), proto.raw_data().data(), out.bytes());
     } else {
         switch (type) {

@@ -1,6 +1,7 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -46,10 +47,10 @@ bool activationBounds(const Node& node, int64_t opset, const std::map<std::strin
 
 class Session::Prep final : public PrepareContext {
 public:
-    Prep(const Node& node, int64_t opset, int threads, const std::vector<TensorInfo>& infos,
+    Prep(const Node& node, int64_t opset, int threads, size_t memoryLimit, const std::vector<TensorInfo>& infos,
          const std::vector<const Tensor*>& values, const std::vector<bool>& fromFeed)
-        : node_(node), opset_(opset), threads_(threads), infos_(infos), values_(values), fromFeed_(fromFeed),
-          outputs_(node.outputs.size()), set_(node.outputs.size(), false) {}
+        : node_(node), opset_(opset), threads_(threads), memoryLimit_(memoryLimit), infos_(infos), values_(values),
+          fromFeed_(fromFeed), outputs_(node.outputs.size()), set_(node.outputs.size(), false) {}
 
     const Node& node() const override { return node_; }
     int64_t opset() const override { return opset_; }
@@ -70,10 +71,21 @@ public:
         if (i >= outputs_.size()) throw KernelError("output " + std::to_string(i) + " does not exist");
         for (int64_t d : shape)
             if (d < 0) throw KernelError("output " + std::to_string(i) + " has negative dimension in " + shapeToString(shape));
+        const std::optional<int64_t> bytes = checkedStorageBytes(type, shape);
+        if (!bytes || static_cast<uint64_t>(*bytes) > memoryLimit_)
+            throw KernelError("output '" + node_.outputs[i] + "' would be " + shapeToString(shape) + " " + dataTypeName(type) +
+                              (bytes ? " (" + std::to_string(*bytes) + " bytes)" : std::string(" (more bytes than fit in 64 bits)")) +
+                              ", over the session's memory limit of " + std::to_string(memoryLimit_) + " bytes");
         outputs_[i] = {type, std::move(shape)};
         set_[i] = true;
     }
-    void requestScratch(size_t bytes) override { scratchBytes = std::max(scratchBytes, bytes); }
+    void requestScratch(size_t bytes) override
+    {
+        if (bytes > memoryLimit_)
+            throw KernelError("needs " + std::to_string(bytes) + " bytes of scratch memory, over the session's memory limit of " +
+                              std::to_string(memoryLimit_) + " bytes");
+        scratchBytes = std::max(scratchBytes, bytes);
+    }
 
     const std::vector<TensorInfo>& outputs() const { return outputs_; }
     bool isSet(size_t i) const { return set_[i]; }
@@ -85,6 +97,7 @@ private:
     const Node& node_;
     int64_t opset_;
     int threads_;
+    size_t memoryLimit_;
     const std::vector<TensorInfo>& infos_;
     const std::vector<const Tensor*>& values_;
     const std::vector<bool>& fromFeed_;
@@ -333,7 +346,7 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
             throw UnsupportedError(node.describe() + ": no kernel for data type " + dataTypeName(keyType));
         std::unique_ptr<Kernel> kernel = (*factory)();
 
-        Prep ctx(node, opset, options_.threads, inInfos, inValues, fromFeed);
+        Prep ctx(node, opset, options_.threads, options_.memoryLimitBytes, inInfos, inValues, fromFeed);
         try {
             kernel->prepare(ctx);
         } catch (const UnsupportedError& e) {
@@ -414,7 +427,11 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
         auto b = bufferOf_.find(out.name);
         if (b != bufferOf_.end()) requests[b->second].lastStep = stepCount;
     }
-    arenaPlan_ = planMemory(requests);
+    MemoryPlan plan = planMemory(requests);
+    if (plan.arenaBytes > options_.memoryLimitBytes)
+        throw KernelError("the activation arena would take " + std::to_string(plan.arenaBytes) +
+                          " bytes, over the session's memory limit of " + std::to_string(options_.memoryLimitBytes) + " bytes");
+    arenaPlan_ = std::move(plan);
     if (arenaPlan_.arenaBytes > arenaCapacity_ || !arena_) {
         arena_ = {allocateArena(arenaPlan_.arenaBytes), freeArena};
         arenaCapacity_ = std::max<size_t>(arenaPlan_.arenaBytes, 64);

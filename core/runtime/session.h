@@ -46,6 +46,11 @@ struct SessionOptions {
     // can clamp its own output (Conv). Off while an observer is set, so every tensor stays observable;
     // off by default, because steps() then lists fewer nodes than the graph has.
     bool fuseActivations = false;
+    // The most one tensor, one kernel's scratch or the whole activation arena may take. A model whose
+    // output sizes come from data (ConstantOfShape, Expand, Tile, Resize, Range, Pad) and ask for more
+    // is refused while preparing, with a KernelError naming the node, before anything is allocated.
+    size_t memoryLimitBytes = kDefaultMemoryLimitBytes;
+    static constexpr size_t kDefaultMemoryLimitBytes = size_t(4) << 30;   // 4 GiB
 };
 
 // Called after a node ran, once per output: (node, output index, value).
