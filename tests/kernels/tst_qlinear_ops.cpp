@@ -3,6 +3,9 @@
 // Expected values come from a direct long-double evaluation of each spec's formula, rounded half
 // to even; the integer kernels must match it exactly (their only approximation, the 31-bit
 // multipliers, is far below a rounding step for these cases), or within the documented tie rule.
+#include "runtime/cpu_isa.h"
+#include "runtime/kernels/int_conv_direct.h"
+#include "runtime/kernels/int_gemm.h"
 #include "runtime/kernels/quant_activation.h"
 #include "kernels/quant_op_test.h"
 #include "runtime/session.h"
@@ -154,6 +157,35 @@ private:
     }
 
 private slots:
+    // ctest runs this suite three times: with the CPU's best kernels (AVX-512 VNNI where present),
+    // with JOULE_INT_ISA=avx2 and with JOULE_INT_ISA=portable. Each run must really take the paths
+    // its cap and the CPU allow, so every case below is checked on each of them.
+    void theIntegerKernelsFollowTheCpuAndTheIsaCap()
+    {
+        const rt::Isa cap = rt::isaCap("JOULE_INT_ISA");
+        qInfo("JOULE_INT_ISA cap %s; CPU: avx2 %d, avx512-vnni %d; int GEMM '%s', direct VNNI conv %d", rt::isaName(cap),
+              rt::cpuHas(rt::CpuFeature::Avx2Fma), rt::cpuHas(rt::CpuFeature::Avx512Vnni), rt::intgemm::intKernels().name,
+              rt::intconv::DirectConv::cpuSupported());
+        QCOMPARE(rt::intconv::DirectConv::cpuSupported(), cap == rt::Isa::Avx512 && rt::cpuHas(rt::CpuFeature::Avx512Vnni));
+        const bool avx2 = cap != rt::Isa::Portable && rt::cpuHas(rt::CpuFeature::Avx2Fma);
+        QCOMPARE(QString(rt::intgemm::intKernels().name), QString(avx2 ? "avx2" : "portable"));
+    }
+
+    void anUnknownIsaCapIsAnErrorNamingTheVariable()
+    {
+        qputenv("JOULE_TEST_ISA_CAP", "sse9");
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, rt::isaCap("JOULE_TEST_ISA_CAP"));
+        try {
+            rt::isaCap("JOULE_TEST_ISA_CAP");
+        } catch (const std::invalid_argument& e) {
+            QVERIFY2(QString(e.what()).contains("JOULE_TEST_ISA_CAP='sse9'"), e.what());
+        }
+        qputenv("JOULE_TEST_ISA_CAP", "avx2");
+        QCOMPARE(rt::isaCap("JOULE_TEST_ISA_CAP"), rt::Isa::Avx2);
+        qunsetenv("JOULE_TEST_ISA_CAP");
+        QCOMPARE(rt::isaCap("JOULE_TEST_ISA_CAP"), rt::Isa::Avx512);
+    }
+
     void qgemmQuantizedOutputMatchesSpecFormula() { gemmCase<uint8_t>(false, true, true, "com.microsoft", 0, 255); }
     void qgemmInt8TransposedA() { gemmCase<int8_t>(true, false, true, "com.microsoft", -128, 127); }
     void qgemmFloatOutputMatchesSpecFormula() { gemmCase<uint8_t>(false, true, false, "com.microsoft", 0, 255); }

@@ -1,6 +1,7 @@
 // Packed fp32 GEMM: packing, blocking, threading and the choice of micro-kernel (see gemm_fp32.h).
 #include "runtime/kernels/gemm_fp32.h"
 
+#include "runtime/cpu_isa.h"
 #include "runtime/kernel.h"
 
 #include <algorithm>
@@ -58,22 +59,21 @@ const MicroKernel kAvx512{"avx512", kAvx512Mr, kAvx512Nr, tileAvx512};
 
 bool cpuHas(const MicroKernel& mk)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    if (&mk == &kAvx512) return __builtin_cpu_supports("avx512f");
-    if (&mk == &kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
+    if (&mk == &kAvx512) return rt::cpuHas(CpuFeature::Avx512F);
+    if (&mk == &kAvx2) return rt::cpuHas(CpuFeature::Avx2Fma);
     return &mk == &kPortable;
 }
 
+Isa isaOf(const MicroKernel& mk)
+{
+    return &mk == &kAvx512 ? Isa::Avx512 : &mk == &kAvx2 ? Isa::Avx2 : Isa::Portable;
+}
+
+// The best micro-kernel the CPU has within the JOULE_GEMM_ISA cap.
 const MicroKernel& chooseMicroKernel()
 {
-    const char* want = std::getenv("JOULE_GEMM_ISA");
-    const MicroKernel* order[] = {&kAvx512, &kAvx2, &kPortable};
-    bool reached = !want || !*want;
-    for (const MicroKernel* mk : order) {
-        if (!reached && std::strcmp(mk->name, want) == 0) reached = true;
-        if (reached && cpuHas(*mk)) return *mk;
-    }
+    for (const MicroKernel* mk : {&kAvx512, &kAvx2, &kPortable})
+        if (isaAllowed(isaOf(*mk), "JOULE_GEMM_ISA") && cpuHas(*mk)) return *mk;
     return kPortable;
 }
 

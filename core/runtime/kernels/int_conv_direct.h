@@ -25,6 +25,7 @@
 // neighbouring channels). Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D
 // or 2-D, int8 weights with zero point 0, weights and bias constant.
 
+#include "runtime/cpu_isa.h"
 #include "runtime/kernels/int_conv.h"
 #include "runtime/kernels/quant_activation.h"
 #include "runtime/quant_math.h"
@@ -41,16 +42,7 @@ public:
     // The CPU has AVX-512 F/BW/VNNI and JOULE_INT_ISA does not ask for "avx2" or "portable".
     static bool cpuSupported()
     {
-        static const bool ok = [] {
-            const char* want = std::getenv("JOULE_INT_ISA");
-            if (want && (std::strcmp(want, "avx2") == 0 || std::strcmp(want, "portable") == 0)) return false;
-#if defined(__x86_64__) || defined(_M_X64)
-            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                   __builtin_cpu_supports("avx512vnni");
-#else
-            return false;
-#endif
-        }();
+        static const bool ok = isaAllowed(Isa::Avx512, "JOULE_INT_ISA") && cpuHas(CpuFeature::Avx512Vnni);
         return ok;
     }
 

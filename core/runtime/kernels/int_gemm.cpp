@@ -1,6 +1,7 @@
 // Portable integer micro-kernels and the run-time choice between them and the AVX2 ones
 // (int_gemm_avx2.cpp). See int_gemm.h.
 #include "runtime/kernels/int_gemm.h"
+#include "runtime/cpu_isa.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -40,9 +41,8 @@ const IntKernels& intKernels()
 {
     static const IntKernels& best = []() -> const IntKernels& {
         // JOULE_INT_ISA=portable forces the portable micro-kernels (tests, comparisons).
-        if (const char* want = std::getenv("JOULE_INT_ISA"); want && std::strcmp(want, "portable") == 0) return kPortable;
 #if defined(__x86_64__) || defined(_M_X64)
-        if (__builtin_cpu_supports("avx2")) return kAvx2;
+        if (isaAllowed(Isa::Avx2, "JOULE_INT_ISA") && cpuHas(CpuFeature::Avx2Fma)) return kAvx2;
 #endif
         return kPortable;
     }();

@@ -10,6 +10,7 @@
 //   acc = (A - A_zp) * MA + (B - B_zp) * MB                int64, exact
 //   C   = clamp(saturate(C_zp + rne(acc / 2^S)))           one rounding, half to even
 #include "runtime/broadcast.h"
+#include "runtime/cpu_isa.h"
 #include "runtime/kernels/int_gemm.h"
 #include "runtime/kernels/quant_activation.h"
 #include "runtime/registry.h"
@@ -30,15 +31,7 @@ namespace {
 
 bool avx512Usable()
 {
-    static const bool ok = [] {
-        const char* want = std::getenv("JOULE_INT_ISA");
-        if (want && (std::strcmp(want, "avx2") == 0 || std::strcmp(want, "portable") == 0)) return false;
-#if defined(__x86_64__) || defined(_M_X64)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-#else
-        return false;
-#endif
-    }();
+    static const bool ok = isaAllowed(Isa::Avx512, "JOULE_INT_ISA") && cpuHas(CpuFeature::Avx512Bw);
     return ok;
 }
 

@@ -1,6 +1,7 @@
 // The byte-table loop of QLookup / QLinearLeakyRelu / QLinearSigmoid / QLinearConcat (quant_lookup.h),
 // with an AVX-512 VBMI version (quant_lookup_avx512.cpp) chosen at run time.
 #include "runtime/kernels/quant_lookup.h"
+#include "runtime/cpu_isa.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -15,15 +16,7 @@ namespace {
 
 bool vbmiUsable()
 {
-    static const bool ok = [] {
-        const char* want = std::getenv("JOULE_INT_ISA");
-        if (want && (std::strcmp(want, "avx2") == 0 || std::strcmp(want, "portable") == 0)) return false;
-#if defined(__x86_64__) || defined(_M_X64)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
-#else
-        return false;
-#endif
-    }();
+    static const bool ok = isaAllowed(Isa::Avx512, "JOULE_INT_ISA") && cpuHas(CpuFeature::Avx512Vbmi);
     return ok;
 }
 

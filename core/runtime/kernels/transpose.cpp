@@ -2,6 +2,7 @@
 // prepare() drops size-1 axes and merges axes that stay adjacent, so common layouts reduce to a
 // plain copy, a (batched) 2-D transpose — NCHW<->NHWC, [M,N]->[N,M] — done in cache blocks, or a
 // general strided copy.
+#include "runtime/cpu_isa.h"
 #include "runtime/registry.h"
 #include "runtime/kernels/tensor_layout.h"
 
@@ -178,7 +179,7 @@ private:
         if (reduced.size() == 2 || (reduced.size() == 3 && reducedPerm == std::vector<int64_t>{0, 2, 1})) {
             mode_ = Mode::Blocks2D;
 #ifdef JOULE_TRANSPOSE_AVX2
-            avx2_ = elem_ == 4 && __builtin_cpu_supports("avx2");
+            avx2_ = elem_ == 4 && cpuHas(CpuFeature::Avx2Fma);
 #endif
             batch_ = reduced.size() == 3 ? reduced[0] : 1;
             rows_ = reduced[reduced.size() - 2];

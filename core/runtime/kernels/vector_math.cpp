@@ -8,6 +8,7 @@
 // where the first form cancels. erf: its Maclaurin series to x^11 for |x| < 0.5, else
 // Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
 #include "runtime/kernels/vector_math.h"
+#include "runtime/cpu_isa.h"
 
 #include <cmath>
 #include <cstring>
@@ -120,7 +121,7 @@ AVX2_FMA void apply8(const float* x, float* y, int64_t n)
 
 bool hasAvx2()
 {
-    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    static const bool yes = cpuHas(CpuFeature::Avx2Fma);
     return yes;
 }
 
