@@ -32,6 +32,12 @@ std::vector<float> floatList(const QCommandLineParser& parser, const QString& op
     return out;
 }
 
+// The dataset's name for class c; a class of the model that the dataset's labels never reach is "c".
+std::string className(const data::LabeledImages& dataset, size_t c)
+{
+    return c < dataset.classNames.size() ? dataset.classNames[c] : std::to_string(c);
+}
+
 } // namespace
 
 int runEval(const QStringList& args)
@@ -49,6 +55,7 @@ int runEval(const QStringList& args)
     parser.addOption({"mean", "Mean per channel (comma-separated).", "F,..."});
     parser.addOption({"std", "Standard deviation per channel (comma-separated).", "F,..."});
     parser.addOption({"threads", "Worker threads (default 2).", "N"});
+    parser.addOption({"fake-quant", "Evaluate a QDQ model as simulated quantization in float, not on the integer engine."});
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);
     if (parser.positionalArguments().size() != 1) throw CliError("give exactly one MODEL (see --help)");
@@ -67,6 +74,7 @@ int runEval(const QStringList& args)
     eval::EvalOptions options;
     options.workers = positiveIntOption(parser, "threads", 2);
     options.limit = parser.isSet("limit") ? positiveIntOption(parser, "limit", 1) : -1;
+    options.integerEngine = !parser.isSet("fake-quant");
     const bool json = parser.isSet("json");
     if (!json && isatty(STDERR_FILENO))
         options.progress = [](int64_t done, int64_t total) {
@@ -80,7 +88,7 @@ int runEval(const QStringList& args)
         QJsonArray perClass, confusion, mean, stdev;
         for (size_t c = 0; c < r.perClassAccuracy.size(); ++c)
             perClass.append(QJsonObject{{"class", static_cast<int>(c)},
-                                        {"name", QString::fromStdString(dataset.classNames[c])},
+                                        {"name", QString::fromStdString(className(dataset, c))},
                                         {"samples", static_cast<qint64>(r.perClassSamples[c])},
                                         {"accuracy", r.perClassAccuracy[c]}});
         for (const auto& row : r.confusion) {
@@ -108,7 +116,7 @@ int runEval(const QStringList& args)
                 modelPath.toStdString().c_str(), parser.value("dataset").toStdString().c_str(), 100.0 * r.accuracy,
                 static_cast<long long>(r.correct), static_cast<long long>(r.samples), r.imagesPerSecond, options.workers);
     for (size_t c = 0; c < r.perClassAccuracy.size(); ++c)
-        std::printf("  %-14s %6.2f%%  (%lld)\n", dataset.classNames[c].c_str(), 100.0 * r.perClassAccuracy[c],
+        std::printf("  %-14s %6.2f%%  (%lld)\n", className(dataset, c).c_str(), 100.0 * r.perClassAccuracy[c],
                     static_cast<long long>(r.perClassSamples[c]));
     return 0;
 }

@@ -151,11 +151,7 @@ LabeledImages loadFashionMnist(const std::string& spec, const std::string& split
     if (split != "train" && split != "test")
         throw DataError("dataset spec '" + spec + "': unknown split '" + split + "' (expected train or test)");
     const std::string prefix = split == "train" ? "train" : "t10k";
-    fs::path dir = "/usr/share/datasets/fashion-mnist";
-    if (const char* env = std::getenv("JOULE_DATA"); env && *env) {
-        dir = env;
-        if (fs::is_directory(dir / "fashion-mnist")) dir /= "fashion-mnist";
-    }
+    const fs::path dir = fashionMnistDirectory();
     const std::string images = findIdxFile(dir, prefix + "-images-idx3-ubyte", spec);
     const std::string labels = findIdxFile(dir, prefix + "-labels-idx1-ubyte", spec);
     return loadIdx(images, labels, fashionMnistClassNames());
@@ -199,6 +195,16 @@ const std::vector<std::string>& fashionMnistClassNames()
     static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     return names;
+}
+
+std::string fashionMnistDirectory()
+{
+    fs::path dir = "/usr/share/datasets/fashion-mnist";
+    if (const char* env = std::getenv("JOULE_DATA"); env && *env) {
+        dir = env;
+        if (fs::is_directory(dir / "fashion-mnist")) dir /= "fashion-mnist";
+    }
+    return dir.string();
 }
 
 LabeledImages loadDataset(const std::string& spec, const Preprocessing& preprocessing)

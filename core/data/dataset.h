@@ -7,7 +7,7 @@
 //   joule::data::fillBatch(ds, prep, 0, 64, batch.data());     // images 0..63 as float32 [64,1,28,28]
 //   int64_t firstLabel = ds.labels[0];                           // 9, ds.classNames[9] == "Ankle boot"
 //
-// Dataset specs (see DESIGN.md section 4):
+// Dataset specs (docs/architecture.md, "Datasets"):
 //   fashion-mnist:train | fashion-mnist:test  the IDX files in $JOULE_DATA (or $JOULE_DATA/fashion-mnist)
 //                                             when that is set, else Debian's /usr/share/datasets/fashion-mnist
 //                                             (package dataset-fashion-mnist); .gz or uncompressed
@@ -63,6 +63,10 @@ void fillBatch(const LabeledImages& data, const Preprocessing& preprocessing, in
 // Shape of one preprocessed sample, e.g. [1,28,28] (NCHW) or [28,28,1] (NHWC); for float data the
 // stored sample shape.
 Shape sampleShape(const LabeledImages& data, const Preprocessing& preprocessing);
+
+// Where fashion-mnist:train|test is read from: $JOULE_DATA (or its fashion-mnist/ sub-folder) when
+// that is set, else Debian's /usr/share/datasets/fashion-mnist. The folder need not exist.
+std::string fashionMnistDirectory();
 
 // The ten Fashion-MNIST class names, label order ("T-shirt/top", ..., "Ankle boot").
 const std::vector<std::string>& fashionMnistClassNames();

@@ -54,6 +54,27 @@ void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<
     r.correct = best == r.label;
 }
 
+// The last dimension of a declared [N, classes] output, or -1 when it is not known before running.
+int64_t declaredOutputWidth(const ValueInfo& out)
+{
+    if (!out.hasShape || out.shape.empty()) return -1;
+    int64_t width = 1;
+    for (size_t d = 1; d < out.shape.size(); ++d) {
+        if (out.shape[d] < 0) return -1;
+        width *= out.shape[d];
+    }
+    return width > 0 ? width : -1;
+}
+
+// A label must name one of the model's classes.
+void checkLabel(const data::LabeledImages& data, int64_t index, int64_t classes, const std::string& output)
+{
+    const int64_t label = data.labels[static_cast<size_t>(index)];
+    if (label < 0 || label >= classes)
+        throw data::DataError(data.source + ": input " + std::to_string(index) + " has label " + std::to_string(label) +
+                              ", outside the model's " + std::to_string(classes) + " classes (width of output '" + output + "')");
+}
+
 } // namespace
 
 EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const data::Preprocessing& prep,
@@ -81,11 +102,15 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
     const int64_t batch = freeBatch ? std::max<int64_t>(1, options.batchSize) : 1;
 
     const int64_t total = options.limit >= 0 ? std::min(options.limit, data.size()) : data.size();
-    const int64_t classes = static_cast<int64_t>(data.classNames.size());
+    const std::string outName = graph.outputs().front().name;
+    // The class count is the width of the model's output: declared, or else seen on the first batch.
+    const int64_t declaredClasses = declaredOutputWidth(graph.outputs().front());
+    if (declaredClasses > 0)
+        for (int64_t i = 0; i < total; ++i) checkLabel(data, i, declaredClasses, outName);
+    std::atomic<int64_t> outputWidth{declaredClasses};
     EvalResult result;
     result.samples = total;
     result.records.resize(static_cast<size_t>(total));
-    const std::string outName = graph.outputs().front().name;
 
     std::atomic<int64_t> nextBatch{0};
     std::atomic<int64_t> done{0};
@@ -117,11 +142,16 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
                 data::fillBatch(data, prep, begin, count, x.data<float>());
                 auto out = session.run({{in.name, x}});
                 const Tensor& y = out.at(outName);
-                if (y.dtype() != DataType::Float32 || y.numel() != count * std::max<int64_t>(classes, 1) || y.dim(0) != count)
+                const int64_t classes = y.rank() >= 1 && y.dim(0) == count ? y.numel() / count : 0;
+                int64_t expected = -1;
+                if (y.dtype() != DataType::Float32 || classes < 1 ||
+                    (!outputWidth.compare_exchange_strong(expected, classes) && expected != classes))
                     throw std::runtime_error("output '" + outName + "' has shape " + shapeToString(y.shape()) + " " +
                                              dataTypeName(y.dtype()) + "; expected [" + std::to_string(count) + "," +
-                                             std::to_string(classes) + "] float32 class scores");
+                                             (expected > 0 ? std::to_string(expected) : std::string("classes")) +
+                                             "] float32 class scores");
                 for (int64_t i = 0; i < count; ++i) {
+                    if (declaredClasses <= 0) checkLabel(data, begin + i, classes, outName);
                     InputRecord& r = result.records[static_cast<size_t>(begin + i)];
                     r.index = begin + i;
                     r.label = data.labels[static_cast<size_t>(begin + i)];
@@ -146,6 +176,8 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!error.empty()) throw std::runtime_error(error);
     if (cancelled) throw Cancelled();
+    const int64_t classes = std::max<int64_t>(outputWidth.load(), 1);
+    result.classes = classes;
 
     result.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
     result.perClassSamples.assign(static_cast<size_t>(classes), 0);

@@ -8,7 +8,9 @@
 //   r.records[17].margin;                     // top-1 minus top-2 probability of input 17
 //   joule::eval::writeRecordsCsv("records.csv", r, data);
 //
-// The model's first output holds one score per class ([N, classes]); scores are turned into
+// The model's first output holds one score per class ([N, classes]): the class count is its width,
+// whatever labels the data happens to hold, and a label outside it is a DataError naming the dataset
+// and the input's index. Scores are turned into
 // probabilities with a softmax unless they already are probabilities (non-negative rows summing to 1).
 // Inputs are batched along the first dimension when the model's batch dimension is free; otherwise
 // one at a time. Each worker thread runs its own Session. Progress and cancellation are polled
@@ -55,6 +57,7 @@ public:
 };
 
 struct EvalResult {
+    int64_t classes = 0;                          // the width of the model's output
     int64_t samples = 0;
     int64_t correct = 0;
     double accuracy = 0;                          // correct / samples

@@ -1,6 +1,7 @@
 // `joule eval` on the real Fashion-MNIST test set with the committed reference models (issue 3).
 #include "cli_test_util.h"
 
+#include "data/dataset.h"
 #include "data/npy.h"
 
 #include <QDir>
@@ -10,10 +11,13 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 
+#include <cstring>
+
 namespace {
 
 QString modelsDir() { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/resources/models"; }
-const QString kFmnist = "/usr/share/datasets/fashion-mnist";
+// Fashion-MNIST as the suite finds it: $JOULE_DATA when set, else Debian's copy.
+const QString kFmnist = QString::fromStdString(joule::data::fashionMnistDirectory());
 
 QJsonObject readJsonFile(const QString& path)
 {
@@ -161,6 +165,48 @@ private slots:
         expectOneLineError(runJoule({"eval", modelsDir() + "/fmnist_little.onnx", "--dataset",
                                      "npy:" + dir.filePath("x.npy") + "," + dir.filePath("y.npy")}),
                            {"[3,3]", "input"});
+    }
+
+    void aSubsetWithoutTheTopClassEvaluatesWithTheModelsClasses()
+    {
+        // 40 test images whose labels stop at class 4: the model still has 10 classes.
+        QTemporaryDir dir;
+        const joule::data::LabeledImages ds = joule::data::loadDataset("fashion-mnist:test");
+        joule::Tensor x(joule::DataType::UInt8, {40, 28, 28});
+        joule::Tensor y(joule::DataType::Int64, {40});
+        int64_t kept = 0;
+        for (int64_t i = 0; i < ds.size() && kept < 40; ++i) {
+            if (ds.labels[static_cast<size_t>(i)] >= 5) continue;
+            std::memcpy(x.data<uint8_t>() + kept * 784, ds.images.data<uint8_t>() + i * 784, 784);
+            y.data<int64_t>()[kept++] = ds.labels[static_cast<size_t>(i)];
+        }
+        QCOMPARE(kept, int64_t(40));
+        joule::data::writeNpy(dir.filePath("x.npy").toStdString(), x);
+        joule::data::writeNpy(dir.filePath("y.npy").toStdString(), y);
+        const CliResult r = runJoule({"eval", modelsDir() + "/fmnist_little.onnx", "--dataset",
+                                      "npy:" + dir.filePath("x.npy") + "," + dir.filePath("y.npy"), "--json"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o["samples"].toInteger(), 40);
+        QCOMPARE(o["per_class"].toArray().size(), 10);
+        QCOMPARE(o["confusion"].toArray().size(), 10);
+        QCOMPARE(o["confusion"].toArray()[0].toArray().size(), 10);
+        QCOMPARE(o["per_class"].toArray()[9].toObject()["samples"].toInteger(), 0);
+        QVERIFY(o["accuracy"].toDouble() > 0.5);
+    }
+
+    void aLabelOutsideTheOutputWidthNamesTheDatasetAndTheIndex()
+    {
+        QTemporaryDir dir;
+        joule::Tensor x(joule::DataType::UInt8, {8, 28, 28});
+        joule::Tensor y(joule::DataType::Int64, {8});
+        for (int64_t i = 0; i < 8; ++i) y.data<int64_t>()[i] = i;
+        y.data<int64_t>()[3] = 12;
+        joule::data::writeNpy(dir.filePath("x.npy").toStdString(), x);
+        joule::data::writeNpy(dir.filePath("y.npy").toStdString(), y);
+        const QString spec = "npy:" + dir.filePath("x.npy") + "," + dir.filePath("y.npy");
+        expectOneLineError(runJoule({"eval", modelsDir() + "/fmnist_little.onnx", "--dataset", spec}),
+                           {spec, "input 3", "label 12", "10 classes"});
     }
 
     void emptyImageFolderIsRejected()

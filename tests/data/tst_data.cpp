@@ -3,6 +3,7 @@
 // rest is built by the tests themselves in a temporary directory.
 
 #include "data/dataset.h"
+#include "data/file_bytes.h"
 #include "data/idx.h"
 #include "data/image_folder.h"
 #include "data/npy.h"
@@ -40,7 +41,10 @@ using namespace joule::data;
 
 namespace {
 
-const std::string kFashionDir = "/usr/share/datasets/fashion-mnist";
+// The Fashion-MNIST folder the suite was started with ($JOULE_DATA or Debian's), fixed before any
+// test changes JOULE_DATA; its files missing fail the tests that read them, naming the file.
+const QByteArray kOuterData = qgetenv("JOULE_DATA");
+const std::string kFashionDir = joule::data::fashionMnistDirectory();
 
 std::string fixture(const char* name) { return std::string(JOULE_TEST_FILES) + "/" + name; }
 
@@ -134,9 +138,9 @@ private:
 private slots:
     void initTestCase()
     {
-        qunsetenv("JOULE_DATA");
-        QVERIFY2(QFile::exists(QString::fromStdString(kFashionDir + "/t10k-images-idx3-ubyte.gz")),
-                 "Fashion-MNIST missing: apt-get install dataset-fashion-mnist");
+        const std::string file = kFashionDir + "/t10k-images-idx3-ubyte.gz";
+        QVERIFY2(QFile::exists(QString::fromStdString(file)),
+                 (file + " is missing: apt-get install dataset-fashion-mnist, or point JOULE_DATA at the IDX files").c_str());
     }
     void init()
     {
@@ -145,7 +149,8 @@ private slots:
     }
     void cleanup()
     {
-        qunsetenv("JOULE_DATA");
+        if (kOuterData.isEmpty()) qunsetenv("JOULE_DATA");
+        else qputenv("JOULE_DATA", kOuterData);
         tmp_.reset();
     }
 
@@ -264,6 +269,15 @@ private slots:
         EXPECT_ERROR(readIdx(path("bad.idx")), QString::fromStdString(path("bad.idx")) + ": not an IDX file (magic 0x12345678)");
         writeBytes(path("labels.idx"), idxBytes({1}, {0}));
         EXPECT_ERROR(loadDataset("idx:" + path("bad.idx") + "," + path("labels.idx")), "not an IDX file");
+    }
+
+    void gzipThatExpandsPastTheLimitIsRefusedNamingTheFile()
+    {
+        // 4 MiB of zeros compress to a few kilobytes; with a 1 MiB limit the stream is cut off early.
+        const std::vector<uint8_t> gz = gzipBytes(std::vector<uint8_t>(size_t(4) << 20, 0));
+        QVERIFY(gz.size() < 16384);
+        EXPECT_ERROR(gunzip(gz, "bomb.gz", size_t(1) << 20), "bomb.gz: gzip data expands to more than 1048576 bytes");
+        QCOMPARE(gunzip(gz, "bomb.gz", size_t(4) << 20).size(), size_t(4) << 20);   // exactly at the limit: accepted
     }
 
     void idxTruncatedGzipNamesFile()
