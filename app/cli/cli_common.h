@@ -11,6 +11,8 @@
 #include <QJsonObject>
 #include <QStringList>
 
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -34,6 +36,18 @@ QJsonArray shapeToJson(const Shape& shape);
 // "float32" etc.
 QString dtypeName(DataType t);
 
+// Energy in µJ with two decimals for text output, or "-" where it is unknown (no power model).
+std::string energyText(const std::optional<double>& uj);
+
 int positiveIntOption(const QCommandLineParser& parser, const QString& name, int fallback);
+// An integer >= 0 (e.g. --warmup), else a CliError naming the option and the value.
+int nonNegativeIntOption(const QCommandLineParser& parser, const QString& name, int fallback);
+
+// --input-shape NAME=D0,D1,... (repeatable): fixes the free dimensions of a model input. Unlisted
+// inputs keep their declared shape with free dimensions = 1.
+void addInputShapeOption(QCommandLineParser& parser);
+// The shapes given with --input-shape, checked against the model: the input exists, the rank is the
+// declared one, fixed dimensions keep their declared size, and every dimension is >= 1.
+std::map<std::string, Shape> inputShapesOption(const QCommandLineParser& parser, const Graph& graph);
 
 } // namespace joule::cli

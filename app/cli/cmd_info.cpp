@@ -50,15 +50,16 @@ int runInfo(const QStringList& args)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription("Inputs, outputs, opset, node count and a per-layer table (MACs, parameters, "
-                                     "activation bytes; unknown dimensions taken as 1).");
+                                     "activation bytes; free dimensions taken as 1 unless --input-shape fixes them).");
     parser.addPositionalArgument("MODEL", "ONNX model file.");
+    addInputShapeOption(parser);
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);
     if (parser.positionalArguments().size() != 1) throw CliError("give exactly one MODEL (see --help)");
 
     const QString path = parser.positionalArguments().front();
     const Graph graph = loadModelOrThrow(path);
-    const cost::ModelStats stats = cost::analyzeModel(graph);
+    const cost::ModelStats stats = cost::analyzeModel(graph, inputShapesOption(parser, graph));
 
     if (parser.isSet("json")) {
         QJsonArray layers;

@@ -76,7 +76,6 @@ int runOptimize(const QStringList& args)
         "the test set and estimates each on the recipe's target. Progress goes to stderr; Ctrl-C cancels (exit 130).");
     parser.addPositionalArgument("recipe", "The recipe JSON file.");
     parser.addOption({"json", "Print one JSON document on stdout."});
-    parser.addOption({"store", "Record the run in an experiment store (not yet available).", "file"});
     parser.addOption({"export-dir",
                       "Write every candidate's graph as an ONNX model to DIR/<id>.onnx (quantized candidates in QDQ "
                       "form, which ONNX Runtime runs; a candidate with several graphs as DIR/<id>_<n>.onnx).",
@@ -84,8 +83,6 @@ int runOptimize(const QStringList& args)
     parseOrExit(parser, args);
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) throw CliError("joule optimize needs exactly one RECIPE.json (see --help)");
-    if (parser.isSet("store"))
-        throw CliError("--store: the experiment store is not yet available; run without --store");
 
     const plugin::Recipe recipe = plugin::loadRecipe(positional.front());
     plugin::PluginManager plugins;
@@ -146,9 +143,9 @@ int runOptimize(const QStringList& args)
                 "weight_B", "flash_B", "arena_B", "label / params");
     for (const auto& r : result.candidates) {
         const auto& e = r.estimate;
-        std::printf("%-9s %-16s %8.2f%% %11.3f %11.2f %12lld %12lld %11lld  %s%s\n", r.candidate.id.toUtf8().constData(),
+        std::printf("%-9s %-16s %8.2f%% %11.3f %11s %12lld %12lld %11lld  %s%s\n", r.candidate.id.toUtf8().constData(),
                     (r.candidate.plugin.isEmpty() ? QString("-") : r.candidate.plugin).toUtf8().constData(),
-                    r.test.accuracy * 100, e.latencyMs, e.energyUj.value_or(0.0), static_cast<long long>(r.weightBytes),
+                    r.test.accuracy * 100, e.latencyMs, energyText(e.energyUj).c_str(), static_cast<long long>(r.weightBytes),
                     static_cast<long long>(e.memory.flashBytes), static_cast<long long>(e.memory.arenaBytes),
                     r.candidate.label.toUtf8().constData(),
                     r.candidate.params.isEmpty() ? "" : ("  [" + paramsText(r.candidate.params) + "]").toUtf8().constData());

@@ -123,7 +123,7 @@ void printText(const QString& model, const cost::ModelEstimate& e, const cost::T
         std::printf("%s on %s (%s), %s, ESTIMATED from %s\n\n", model.toStdString().c_str(), e.target.c_str(),
                     e.targetName.c_str(), cost::precisionName(e.precision), target->file.toStdString().c_str());
     std::printf("  %-30s %-18s %-11s %-5s %s%13s %12s %10s %10s %6s\n", "layer", "op", "class", "type",
-                multi ? "cluster  " : "", "MACs", e.measured ? "" : "cycles", "ms", e.measured ? "" : "uJ", "%ms");
+                multi ? "cluster  " : "", "MACs", e.measured ? "" : "cycles", "ms", "uJ", "%ms");
     for (const auto& l : e.layers) {
         const double share = e.latencyMs > 0 ? 100.0 * l.latencyMs / e.latencyMs : 0.0;
         const std::string cluster = multi ? target->clusters[static_cast<size_t>(l.cluster)].id : "";
@@ -131,13 +131,14 @@ void printText(const QString& model, const cost::ModelEstimate& e, const cost::T
                     cost::precisionName(l.precision));
         if (multi) std::printf("%-8s ", cluster.c_str());
         if (e.measured)
-            std::printf("%13lld %12s %10.4f %10s %6.1f\n", static_cast<long long>(l.macs), "", l.latencyMs, "", share);
+            std::printf("%13lld %12s %10.4f %10s %6.1f\n", static_cast<long long>(l.macs), "", l.latencyMs,
+                        energyText(l.energyUj).c_str(), share);
         else
-            std::printf("%13lld %12.0f %10.4f %10.2f %6.1f%s\n", static_cast<long long>(l.macs), l.cycles, l.latencyMs,
-                        l.energyUj.value_or(0.0), share, l.approximated ? "  (approximated)" : "");
+            std::printf("%13lld %12.0f %10.4f %10s %6.1f%s\n", static_cast<long long>(l.macs), l.cycles, l.latencyMs,
+                        energyText(l.energyUj).c_str(), share, l.approximated ? "  (approximated)" : "");
     }
     std::printf("\n  total: %lld MACs, %.3f ms", static_cast<long long>(e.macs), e.latencyMs);
-    if (e.energyUj) std::printf(", %.1f uJ", *e.energyUj);
+    std::printf(", %s uJ", energyText(e.energyUj).c_str());
     std::printf("%s\n", e.measured ? " (measured)" : " (estimated)");
     std::printf("  arena %lld bytes (lower bound %lld), weights in flash %lld bytes\n",
                 static_cast<long long>(e.memory.arenaBytes), static_cast<long long>(e.memory.arenaLowerBoundBytes),
@@ -178,7 +179,8 @@ int runProfile(const QStringList& args)
     QCommandLineParser parser;
     parser.setApplicationDescription(
         "Per-layer and total MACs, latency, energy, arena, flash and fit of MODEL on a target board, estimated from "
-        "its profile (docs/cost-model.md), or measured on this machine with --target host. Unknown dimensions = 1.");
+        "its profile (docs/cost-model.md), or measured on this machine with --target host. Free dimensions = 1 unless "
+        "--input-shape fixes them.");
     parser.addPositionalArgument("MODEL", "ONNX model file.");
     parser.addOption({"target", "Target profile id (see joule targets), or host.", "ID"});
     parser.addOption({"precision", "fp32, int8 or int4 (where the target has int4 kernels); default: the model's own.", "P"});
@@ -186,6 +188,7 @@ int runProfile(const QStringList& args)
     parser.addOption({"threads", "host: threads (default 1).", "N"});
     parser.addOption({"runs", "host: timed runs (default 50).", "R"});
     parser.addOption({"warmup", "host: untimed runs first (default 5).", "W"});
+    addInputShapeOption(parser);
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);
     if (parser.positionalArguments().size() != 1) throw CliError("give exactly one MODEL (see --help)");
@@ -209,7 +212,8 @@ int runProfile(const QStringList& args)
 
     const QString path = parser.positionalArguments().front();
     const Graph graph = loadModelOrThrow(path);
-    const cost::ModelStats stats = cost::analyzeModel(graph);
+    const auto inputShapes = inputShapesOption(parser, graph);
+    const cost::ModelStats stats = cost::analyzeModel(graph, inputShapes);
 
     cost::ModelEstimate e;
     if (host) {
@@ -219,7 +223,8 @@ int runProfile(const QStringList& args)
                            "); quantize it first to measure " + cost::precisionName(*precision));
         e = cost::measureOnHost(graph, stats, {.threads = positiveIntOption(parser, "threads", 1),
                                                .runs = positiveIntOption(parser, "runs", 50),
-                                               .warmup = parser.isSet("warmup") ? std::max(parser.value("warmup").toInt(), 0) : 5});
+                                               .warmup = nonNegativeIntOption(parser, "warmup", 5),
+                                               .inputShapes = inputShapes});
     } else {
         e = cost::estimateModel(stats, *target, {.precision = precision, .latencyBudgetMs = budget});
     }

@@ -1,4 +1,4 @@
-// joule: the command-line face of Joule Studio. See `joule --help` and ../shared/DESIGN.md §4.
+// joule: the command-line face of Joule Studio. See `joule --help` and docs/architecture.md (the CLI).
 #include "cli_common.h"
 
 #include <QCoreApplication>
@@ -55,9 +55,13 @@ int main(int argc, char** argv)
     QCoreApplication::setApplicationName("joule");
     QCoreApplication::setApplicationVersion(JOULE_VERSION);
     QStringList args = app.arguments();
-    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+    if (args.size() < 2) {
+        printUsage(std::cerr);   // a missing command is an error: usage goes to stderr
+        return 1;
+    }
+    if (args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
         printUsage(std::cout);
-        return args.size() < 2 ? 1 : 0;
+        return 0;
     }
     if (args[1] == "--version") {
         std::cout << "joule " << JOULE_VERSION << "\n";

@@ -16,6 +16,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+} // namespace
+
 double median(std::vector<double> v)
 {
     if (v.empty()) return 0.0;
@@ -23,8 +25,6 @@ double median(std::vector<double> v)
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
-
-} // namespace
 
 std::string hostCpuName()
 {
@@ -41,7 +41,7 @@ std::string hostCpuName()
 ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const HostOptions& options)
 {
     std::mt19937 rng(0);
-    const auto feeds = randomInputs(graph, rng);
+    const auto feeds = randomInputs(graph, rng, options.inputShapes);
 
     rt::Session session(graph, {.threads = std::max(options.threads, 1)});
     session.prepare(feeds);

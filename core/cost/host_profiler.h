@@ -14,7 +14,9 @@
 #include "cost/estimator.h"
 #include "ir/graph.h"
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace joule::cost {
 
@@ -22,6 +24,7 @@ struct HostOptions {
     int threads = 1;
     int runs = 50;
     int warmup = 5;
+    std::map<std::string, Shape> inputShapes;   // fixes free input dimensions (the rest = 1)
 };
 
 // Throws what Session throws, or std::runtime_error if the executed layers differ from `stats`.
@@ -29,5 +32,9 @@ ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const H
 
 // "AMD EPYC 7B13" from /proc/cpuinfo, or "unknown CPU".
 std::string hostCpuName();
+
+// The median of measured times (the mean of the middle two for an even count; 0 for none): the one
+// statistic that joule bench, the host profile and the benchmarks report.
+double median(std::vector<double> values);
 
 } // namespace joule::cost

@@ -43,9 +43,9 @@ std::map<std::string, Tensor> placeholderInputs(const Graph& graph, const std::m
     return feeds;
 }
 
-std::map<std::string, Tensor> randomInputs(const Graph& graph, std::mt19937& rng)
+std::map<std::string, Tensor> randomInputs(const Graph& graph, std::mt19937& rng, const std::map<std::string, Shape>& inputShapes)
 {
-    auto feeds = placeholderInputs(graph);
+    auto feeds = placeholderInputs(graph, inputShapes);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     std::uniform_int_distribution<int> small(0, 9);
     for (auto& [name, t] : feeds)

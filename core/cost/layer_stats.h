@@ -94,6 +94,7 @@ std::map<std::string, Tensor> placeholderInputs(const Graph& graph, const std::m
 
 // placeholderInputs() filled from `rng` (seeded by the caller, for repeatable measurements): floats
 // standard normal, int8 / uint8 / int32 / int64 in [0, 9] (index-like), other types zeros.
-std::map<std::string, Tensor> randomInputs(const Graph& graph, std::mt19937& rng);
+std::map<std::string, Tensor> randomInputs(const Graph& graph, std::mt19937& rng,
+                                           const std::map<std::string, Shape>& inputShapes = {});
 
 } // namespace joule::cost

@@ -10,6 +10,7 @@
 // per-node overhead). --write-qdq saves each min-max QDQ model as DIR/<model>_qdq.onnx (to run it
 // elsewhere, e.g. in ONNX Runtime, or through `joule bench --precision int8`). Prints numbers only;
 // never fails on timing.
+#include "cost/host_profiler.h"
 #include "cost/layer_stats.h"
 #include "onnx/onnx_io.h"
 #include "quant/minmax.h"
@@ -29,12 +30,6 @@ using namespace joule;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 double timeRun(rt::Session& s, const std::map<std::string, Tensor>& feeds)
 {
@@ -64,7 +59,7 @@ void profile(rt::Session& s, const std::map<std::string, Tensor>& feeds, int run
     std::printf("  %s per node (median us):\n", label);
     double total = 0;
     for (const auto& k : order) {
-        const double m = median(perNode[k]);
+        const double m = cost::median(perNode[k]);
         total += m;
         std::printf("    %8.1f  %s\n", m, k.c_str());
     }
@@ -123,7 +118,7 @@ int main(int argc, char** argv)
                 tf.push_back(timeRun(fp, feeds));
                 ti.push_back(timeRun(in, feeds));
             }
-            const double mf = median(tf), mi = median(ti);
+            const double mf = cost::median(tf), mi = cost::median(ti);
             std::string name = path.substr(path.find_last_of('/') + 1);
             std::printf("%-28s %10.3f %10.3f %7.2fx\n", name.c_str(), mf, mi, mf / mi);
             if (withProfile) {

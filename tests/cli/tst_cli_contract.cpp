@@ -1,4 +1,4 @@
-// The CLI contracts of ../shared/DESIGN.md §4 that other people's scripts rely on.
+// The CLI contracts of docs/architecture.md that other people's scripts rely on.
 #include "cli_test_util.h"
 
 #include "data/npy.h"
@@ -11,6 +11,27 @@
 
 namespace {
 const QString kCase = "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding";
+QString referenceModel(const char* name) { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/resources/models/" + name + ".onnx"; }
+
+// A model with free height and width: x[1,1,?,?] -> Conv 3x3 (4 filters, pad 1) -> y.
+QString writeFreeSizeModel(const QString& path)
+{
+    joule::Graph g;
+    g.opsetImports[""] = 13;
+    g.addInput({.name = "x", .dtype = joule::DataType::Float32, .shape = {1, 1, -1, -1}, .hasShape = true});
+    joule::Tensor w(joule::DataType::Float32, {4, 1, 3, 3});
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = 0.1f * static_cast<float>(i % 7);
+    g.setInitializer("w", w);
+    joule::Node conv{.name = "conv", .opType = "Conv", .inputs = {"x", "w"}, .outputs = {"y"}};
+    joule::Attribute pads;
+    pads.kind = joule::Attribute::Kind::Ints;
+    pads.ints = {1, 1, 1, 1};
+    conv.attributes["pads"] = pads;
+    g.addNode(conv);
+    g.addOutput({.name = "y", .dtype = joule::DataType::Float32, .shape = {1, 4, -1, -1}, .hasShape = true});
+    joule::onnx::saveModel(g, path.toStdString());
+    return path;
+}
 
 QJsonObject parseJson(const CliResult& r)
 {
@@ -85,6 +106,112 @@ private slots:
         QVERIFY(o["min_ms"].toDouble() > 0.0);
         QVERIFY(o["min_ms"].toDouble() <= o["median_ms"].toDouble());
         QCOMPARE(o["measured"].toBool(), true);
+    }
+
+    void noCommandPrintsTheUsageOnStderr()
+    {
+        const CliResult r = runJoule({});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.out.isEmpty(), qPrintable(r.out));
+        QVERIFY(r.err.contains("usage: joule COMMAND"));
+    }
+
+    void aBadOptionFailsWithOneLinePointingAtHelp()
+    {
+        const CliResult r = runJoule({"info", "--no-such-option"});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.errLines().size(), 1);
+        QVERIFY2(r.err.contains("no-such-option") && r.err.contains("--help"), qPrintable(r.err));
+    }
+
+    void helpOffersNoOptionThatOnlyFails()
+    {
+        const CliResult r = runJoule({"optimize", "--help"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(!r.out.contains("--store"), qPrintable(r.out));   // arrives with the experiment store
+    }
+
+    void warmupMustBeAnIntegerOfAtLeastZero_data()
+    {
+        QTest::addColumn<QString>("value");
+        QTest::newRow("negative") << "-1";
+        QTest::newRow("text") << "abc";
+    }
+    void warmupMustBeAnIntegerOfAtLeastZero()
+    {
+        QFETCH(QString, value);
+        for (const QStringList& args : {QStringList{"bench", referenceModel("fmnist_little"), "--warmup", value},
+                                        QStringList{"profile", referenceModel("fmnist_little"), "--target", "host", "--warmup", value}}) {
+            const CliResult r = runJoule(args);
+            QCOMPARE(r.exitCode, 1);
+            QCOMPARE(r.errLines().size(), 1);
+            QVERIFY2(r.err.contains("--warmup") && r.err.contains(value), qPrintable(r.err));
+        }
+    }
+
+    void unknownEnergyIsPrintedAsADashNotZero()
+    {
+        const CliResult r = runJoule({"profile", referenceModel("fmnist_little"), "--target", "host", "--runs", "2"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains(", - uJ (measured)"), qPrintable(r.out));
+        // Every layer row ends in "<ms> - <%ms>": the energy column says "-", never a number.
+        int rows = 0;
+        for (const QString& line : r.out.split('\n')) {
+            const QStringList f = line.split(' ', Qt::SkipEmptyParts);
+            if (f.size() < 7 || (f[3] != "fp32" && f[3] != "int8")) continue;
+            ++rows;
+            QVERIFY2(f[f.size() - 2] == "-", qPrintable(line));
+        }
+        QVERIFY(rows >= 4);
+    }
+
+    void inputShapeFixesFreeDimensions()
+    {
+        QTemporaryDir dir;
+        const QString model = writeFreeSizeModel(dir.filePath("free.onnx"));
+        // Conv 3x3 with 4 filters on 1x1x224x160: 4 * 224 * 160 outputs of 9 MACs each.
+        const CliResult info = runJoule({"info", model, "--input-shape", "x=1,1,224,160", "--json"});
+        QVERIFY2(info.exitCode == 0, qPrintable(info.err));
+        QCOMPARE(parseJson(info)["macs"].toInteger(), 4LL * 224 * 160 * 9);
+        const CliResult profile = runJoule({"profile", model, "--target", "stm32l4r5", "--input-shape", "x=1,1,224,160", "--json"});
+        QVERIFY2(profile.exitCode == 0, qPrintable(profile.err));
+        QCOMPARE(parseJson(profile)["macs"].toInteger(), 4LL * 224 * 160 * 9);
+        const CliResult bench = runJoule({"bench", model, "--input-shape", "x=1,1,64,32", "--runs", "2", "--json"});
+        QVERIFY2(bench.exitCode == 0, qPrintable(bench.err));
+        QVERIFY(parseJson(bench)["arena_bytes"].toInteger() >= 4LL * 4 * 64 * 32);   // the arena holds the 4x64x32 output
+        // Without it, free dimensions are 1.
+        QCOMPARE(parseJson(runJoule({"info", model, "--json"}))["macs"].toInteger(), 4LL * 9);
+
+        joule::data::writeNpy(dir.filePath("x.npy").toStdString(), joule::Tensor(joule::DataType::Float32, {1, 1, 8, 6}));
+        const CliResult run = runJoule({"run", model, "--input", "x=" + dir.filePath("x.npy"), "--input-shape", "x=1,1,8,6",
+                                        "--output-dir", dir.filePath("out")});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QCOMPARE(joule::data::readNpy(dir.filePath("out/y.npy").toStdString()).shape(), (joule::Shape{1, 4, 8, 6}));
+        const CliResult other = runJoule({"run", model, "--input", "x=" + dir.filePath("x.npy"), "--input-shape", "x=1,1,9,6",
+                                          "--output-dir", dir.filePath("out")});
+        QCOMPARE(other.exitCode, 1);
+        QVERIFY2(other.err.contains("x.npy") && other.err.contains("[1,1,9,6]"), qPrintable(other.err));
+    }
+
+    void inputShapeErrorsNameTheInputAndTheDimension_data()
+    {
+        QTest::addColumn<QString>("spec");
+        QTest::addColumn<QString>("says");
+        QTest::newRow("no such input") << "y=1,1,4,4" << "no input 'y'";
+        QTest::newRow("rank") << "x=1,4,4" << "rank 4";
+        QTest::newRow("fixed dimension") << "x=2,1,4,4" << "dimension 0";
+        QTest::newRow("zero") << "x=1,1,0,4" << "'0'";
+        QTest::newRow("no name") << "1,1,4,4" << "NAME=";
+    }
+    void inputShapeErrorsNameTheInputAndTheDimension()
+    {
+        QFETCH(QString, spec);
+        QFETCH(QString, says);
+        QTemporaryDir dir;
+        const CliResult r = runJoule({"info", writeFreeSizeModel(dir.filePath("free.onnx")), "--input-shape", spec});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.errLines().size(), 1);
+        QVERIFY2(r.err.contains("--input-shape") && r.err.contains(says), qPrintable(r.err));
     }
 
     void unknownCommandFailsWithOneLine()
