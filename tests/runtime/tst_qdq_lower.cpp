@@ -387,7 +387,7 @@ private slots:
         try {
             ds = data::loadDataset("fashion-mnist:test");
         } catch (const std::exception& e) {
-            QSKIP(e.what());
+            QFAIL(e.what());   // names the missing file: the project's install provides it
         }
         data::Preprocessing prep;
         prep.mean = {0.2860f};
@@ -463,7 +463,7 @@ private slots:
         try {
             ds = data::loadDataset("fashion-mnist:test");
         } catch (const std::exception& e) {
-            QSKIP(e.what());
+            QFAIL(e.what());   // names the missing file: the project's install provides it
         }
         data::Preprocessing prep;
         prep.mean = {0.2860f};
