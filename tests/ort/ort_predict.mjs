@@ -1,11 +1,12 @@
 // Classifies a batch of preprocessed inputs with ONNX Runtime (onnxruntime-node): the top-1 class of
 // the model's first output for every sample.
 //
-//   node ort_predict.mjs MODEL --images X.npy --output PRED.npy [--threads N]
+//   node ort_predict.mjs MODEL --images X.npy --output PRED.npy [--scores SCORES.npy] [--threads N]
 //
 // X.npy is float32 [N, ...sample shape]. The model's first input takes one sample with a batch
 // dimension of 1 (or a free batch dimension; samples are then run in batches of 100). PRED.npy is
-// int64 [N]. Exit codes: 0 success, 1 bad input (one-line reason on stderr), 2 onnxruntime-node missing.
+// int64 [N]; SCORES.npy, when asked for, the first output's values as float32 [N, classes].
+// Exit codes: 0 success, 1 bad input (one-line reason on stderr), 2 onnxruntime-node missing.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readNpy, writeNpyAtomic } from './npy.mjs';
@@ -13,7 +14,7 @@ import { readNpy, writeNpyAtomic } from './npy.mjs';
 class UserError extends Error {}
 
 function parseArgs(argv) {
-  const args = { model: null, images: null, output: null, threads: 1 };
+  const args = { model: null, images: null, output: null, scores: null, threads: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -21,10 +22,11 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node ort_predict.mjs MODEL --images X.npy --output PRED.npy [--threads N]\n');
+      process.stdout.write('usage: node ort_predict.mjs MODEL --images X.npy --output PRED.npy [--scores SCORES.npy] [--threads N]\n');
       process.exit(0);
     } else if (a === '--images') args.images = value();
     else if (a === '--output') args.output = value();
+    else if (a === '--scores') args.scores = value();
     else if (a === '--threads') args.threads = Number(value());
     else if (a.startsWith('-')) throw new UserError(`unknown option '${a}'`);
     else if (args.model === null) args.model = a;
@@ -68,6 +70,8 @@ async function main() {
   const per = sample.reduce((a, b) => a * b, 1);
   const batch = freeBatch ? 100 : 1;
   const preds = new BigInt64Array(n);
+  let allScores = null;
+  let classes = 0;
   for (let b = 0; b < n; b += batch) {
     const count = Math.min(batch, n - b);
     const feed = new ort.Tensor('float32', x.data.subarray(b * per, (b + count) * per), [count, ...sample]);
@@ -78,7 +82,11 @@ async function main() {
       throw new UserError(`${args.model}: ONNX Runtime failed on sample ${b}: ${e.message.split('\n')[0]}`);
     }
     const scores = out[session.outputNames[0]];
-    const classes = scores.dims[scores.dims.length - 1];
+    classes = scores.dims[scores.dims.length - 1];
+    if (args.scores) {
+      if (allScores === null) allScores = new Float32Array(n * classes);
+      allScores.set(scores.data.subarray(0, count * classes), b * classes);
+    }
     for (let i = 0; i < count; i++) {
       let best = 0;
       for (let c = 1; c < classes; c++) if (scores.data[i * classes + c] > scores.data[i * classes + best]) best = c;
@@ -86,6 +94,7 @@ async function main() {
     }
   }
   writeNpyAtomic(args.output, 'int64', [n], preds);
+  if (args.scores) writeNpyAtomic(args.scores, 'float32', [n, classes], allScores);
 }
 
 main().catch((e) => {
