@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config ccache
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libeigen3-dev libstb-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   dataset-fashion-mnist libonnx-testdata

@@ -37,7 +37,7 @@ public:
 };
 
 struct DatasetRef {
-    QString spec;          // DESIGN.md §4, e.g. "fashion-mnist:train"
+    QString spec;          // a dataset spec (docs/architecture.md), e.g. "fashion-mnist:train"
     int64_t offset = 0;    // skip the first `offset` inputs
     int64_t limit = -1;    // then take N inputs only; -1 = all the rest
 };
