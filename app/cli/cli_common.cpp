@@ -39,13 +39,27 @@ QJsonArray shapeToJson(const Shape& shape)
 
 QString dtypeName(DataType t) { return QString::fromLatin1(dataTypeName(t)); }
 
-int positiveIntOption(const QCommandLineParser& parser, const QString& name, int fallback)
+namespace {
+
+int intOptionAtLeast(const QCommandLineParser& parser, const QString& name, int fallback, int minimum, const char* what)
 {
     if (!parser.isSet(name)) return fallback;
     bool ok = false;
     const int v = parser.value(name).toInt(&ok);
-    if (!ok || v < 1) throw CliError("--" + name.toStdString() + " must be a positive integer, got '" + parser.value(name).toStdString() + "'");
+    if (!ok || v < minimum) throw CliError("--" + name.toStdString() + " must be " + what + ", got '" + parser.value(name).toStdString() + "'");
     return v;
+}
+
+} // namespace
+
+int positiveIntOption(const QCommandLineParser& parser, const QString& name, int fallback)
+{
+    return intOptionAtLeast(parser, name, fallback, 1, "a positive integer");
+}
+
+int nonNegativeIntOption(const QCommandLineParser& parser, const QString& name, int fallback)
+{
+    return intOptionAtLeast(parser, name, fallback, 0, "an integer >= 0");
 }
 
 std::string energyText(const std::optional<double>& uj)
@@ -54,15 +68,6 @@ std::string energyText(const std::optional<double>& uj)
     char text[32];
     std::snprintf(text, sizeof text, "%.2f", *uj);
     return text;
-}
-
-int nonNegativeIntOption(const QCommandLineParser& parser, const QString& name, int fallback)
-{
-    if (!parser.isSet(name)) return fallback;
-    bool ok = false;
-    const int v = parser.value(name).toInt(&ok);
-    if (!ok || v < 0) throw CliError("--" + name.toStdString() + " must be an integer >= 0, got '" + parser.value(name).toStdString() + "'");
-    return v;
 }
 
 void addInputShapeOption(QCommandLineParser& parser)

@@ -164,6 +164,31 @@ private:
         QVERIFY2(r.peakRssKb < 100 * 1024, qPrintable(QString("peak RSS %1 KB").arg(r.peakRssKb)));
     }
 
+    // W (float, `dims`) in external data described by `fields` -> Identity -> y, with the data file
+    // (the location's value) written beside the model holding `fileBytes` zero bytes.
+    onnx::ModelProto externalWeightModel(std::initializer_list<int64_t> dims,
+                                         std::initializer_list<std::pair<const char*, const char*>> fields, int fileBytes)
+    {
+        onnx::ModelProto m = emptyModel();
+        auto* w = m.mutable_graph()->add_initializer();
+        w->set_name("W");
+        w->set_data_type(onnx::TensorProto::FLOAT);
+        for (int64_t d : dims) w->add_dims(d);
+        w->set_data_location(onnx::TensorProto::EXTERNAL);
+        for (const auto& [key, value] : fields) {
+            auto* kv = w->add_external_data();
+            kv->set_key(key);
+            kv->set_value(value);
+            if (std::string(key) == "location") {
+                QFile bin(tmp_.filePath(value));
+                if (bin.open(QIODevice::WriteOnly)) bin.write(QByteArray(fileBytes, '\0'));
+            }
+        }
+        addNode(m, "Identity", "copy", {"W"}, "y");
+        declareValue(m.mutable_graph()->add_output(), "y", onnx::TensorProto::FLOAT, dims);
+        return m;
+    }
+
     // A float32 [n] .npy of ones.
     QString onesNpy(int64_t n)
     {
@@ -222,47 +247,15 @@ private slots:
 
     void aBadNumberInAnExternalDataFieldNamesTheField()
     {
-        onnx::ModelProto m = emptyModel();
-        auto* w = m.mutable_graph()->add_initializer();
-        w->set_name("W");
-        w->set_data_type(onnx::TensorProto::FLOAT);
-        w->add_dims(2);
-        w->set_data_location(onnx::TensorProto::EXTERNAL);
-        auto* loc = w->add_external_data();
-        loc->set_key("location");
-        loc->set_value("weights.bin");
-        auto* off = w->add_external_data();
-        off->set_key("offset");
-        off->set_value("12abc");
-        addNode(m, "Identity", "copy", {"W"}, "y");
-        declareValue(m.mutable_graph()->add_output(), "y", onnx::TensorProto::FLOAT, {2});
-        QFile bin(tmp_.filePath("weights.bin"));
-        QVERIFY(bin.open(QIODevice::WriteOnly));
-        bin.write(QByteArray(64, '\0'));
-        bin.close();
-        const QString model = write(m, "bad_offset.onnx");
+        const QString model = write(externalWeightModel({2}, {{"location", "weights.bin"}, {"offset", "12abc"}}, 64),
+                                    "bad_offset.onnx");
         expectRefusedQuickly({"info", model}, {model, "initializer 'W'", "'offset'", "12abc"});
     }
 
     void externalDataShorterThanDeclaredIsRefusedBeforeAllocation()
     {
-        onnx::ModelProto m = emptyModel();
-        auto* w = m.mutable_graph()->add_initializer();
-        w->set_name("W");
-        w->set_data_type(onnx::TensorProto::FLOAT);
-        w->add_dims(1000000);
-        w->add_dims(1000000);
-        w->set_data_location(onnx::TensorProto::EXTERNAL);
-        auto* loc = w->add_external_data();
-        loc->set_key("location");
-        loc->set_value("small.bin");
-        addNode(m, "Identity", "copy", {"W"}, "y");
-        declareValue(m.mutable_graph()->add_output(), "y", onnx::TensorProto::FLOAT, {1000000, 1000000});
-        QFile bin(tmp_.filePath("small.bin"));
-        QVERIFY(bin.open(QIODevice::WriteOnly));
-        bin.write(QByteArray(16, '\0'));
-        bin.close();
-        const QString model = write(m, "short_external.onnx");
+        const QString model = write(externalWeightModel({1000000, 1000000}, {{"location", "small.bin"}}, 16),
+                                    "short_external.onnx");
         expectRefusedQuickly({"info", model}, {model, "initializer 'W'", "small.bin", "too short"});
     }
 
