@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include "data/dataset.h"
+#include "cost/layer_stats.h"
 #include "eval/evaluator.h"
 #include "plugin/model_card.h"
 
@@ -75,6 +76,7 @@ int runEval(const QStringList& args)
     options.workers = positiveIntOption(parser, "threads", 2);
     options.limit = parser.isSet("limit") ? positiveIntOption(parser, "limit", 1) : -1;
     options.integerEngine = !parser.isSet("fake-quant");
+    options.macsPerInput = cost::analyzeModel(graph).macs;   // recorded per input; no target, so no latency or energy
     const bool json = parser.isSet("json");
     if (!json && isatty(STDERR_FILENO))
         options.progress = [](int64_t done, int64_t total) {

@@ -1,11 +1,13 @@
 // joule optimize RECIPE.json [--export-dir DIR] [--json]
 #include "cli_common.h"
 
+#include "adaptive/whatif.h"
 #include "plugin/plugin_manager.h"
 #include "plugin/recipe_runner.h"
 #include "onnx/onnx_io.h"
 
 #include <QDir>
+#include <QSaveFile>
 
 #include <QJsonArray>
 
@@ -32,11 +34,48 @@ QJsonValue optionalNumber(const std::optional<double>& v)
     return v ? QJsonValue(*v) : QJsonValue();
 }
 
+QJsonObject percentilesToJson(const adaptive::Percentiles& p)
+{
+    return QJsonObject{{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}};
+}
+
+QJsonValue thresholdsToJson(const adaptive::Policy& policy, const std::vector<std::vector<double>>& thresholds)
+{
+    adaptive::Policy p = policy;
+    p.thresholds = thresholds;
+    return p.toJson().value("thresholds");
+}
+
+// What an adaptive candidate adds: the share each stage answered, the cost distribution per input,
+// each stage alone, and the what-if front on the test set.
+void addAdaptive(QJsonObject& o, const plugin::AdaptiveResult& a)
+{
+    QJsonArray stages, front;
+    for (size_t s = 0; s < a.policy.stages.size(); ++s)
+        stages.append(QJsonObject{{"name", QString::fromStdString(a.policy.stages[s].name)},
+                                  {"answered", a.outcome.answered[s]},
+                                  {"executed", static_cast<qint64>(a.executed[s])},
+                                  {"macs", static_cast<qint64>(a.costs[s].macs)},
+                                  {"latency_ms", a.costs[s].latencyMs},
+                                  {"energy_uj", optionalNumber(a.costs[s].energyUj)},
+                                  {"accuracy_alone", a.stageAccuracy[s]}});
+    for (const auto& p : a.front)
+        front.append(QJsonObject{{"thresholds", thresholdsToJson(a.policy, p.thresholds)},
+                                 {"accuracy", p.accuracy},
+                                 {"energy_uj", p.expectedEnergyUj},
+                                 {"latency_ms", p.expectedLatencyMs}});
+    o["expected"] = true;
+    o["stages"] = stages;
+    o["latency_ms_percentiles"] = percentilesToJson(a.outcome.latencyMs);
+    o["energy_uj_percentiles"] = a.outcome.energyUj ? QJsonValue(percentilesToJson(*a.outcome.energyUj)) : QJsonValue();
+    o["front"] = front;
+}
+
 QJsonObject candidateToJson(const plugin::CandidateResult& r, const QString& target)
 {
     const plugin::Candidate& c = r.candidate;
     const cost::ModelEstimate& e = r.estimate;
-    return QJsonObject{{"id", c.id},
+    QJsonObject o{{"id", c.id},
                        {"label", c.label},
                        {"plugin", c.plugin.isEmpty() ? QJsonValue() : QJsonValue(c.plugin)},
                        {"params", QJsonObject::fromVariantMap(c.params)},
@@ -56,6 +95,8 @@ QJsonObject candidateToJson(const plugin::CandidateResult& r, const QString& tar
                        {"arena_bytes", static_cast<qint64>(e.memory.arenaBytes)},
                        {"arena_lower_bound_bytes", static_cast<qint64>(e.memory.arenaLowerBoundBytes)},
                        {"fits", e.fit.fits()}};
+    if (r.adaptive) addAdaptive(o, *r.adaptive);
+    return o;
 }
 
 QString paramsText(const QVariantMap& params)
@@ -79,6 +120,10 @@ int runOptimize(const QStringList& args)
     parser.addOption({"export-dir",
                       "Write every candidate's graph as an ONNX model to DIR/<id>.onnx (quantized candidates in QDQ "
                       "form, which ONNX Runtime runs; a candidate with several graphs as DIR/<id>_<n>.onnx).",
+                      "dir"});
+    parser.addOption({"records-dir",
+                      "Write every candidate's per-input records to DIR/<id>.csv (stage, MACs, latency and energy per "
+                      "input), and for an adaptive candidate every stage's answers to DIR/<id>.stages.json for joule whatif.",
                       "dir"});
     parseOrExit(parser, args);
     const QStringList positional = parser.positionalArguments();
@@ -119,6 +164,20 @@ int runOptimize(const QStringList& args)
         }
     }
 
+    if (parser.isSet("records-dir")) {
+        const QString dir = parser.value("records-dir");
+        if (!QDir().mkpath(dir)) throw CliError("--records-dir " + dir.toStdString() + ": cannot create the directory");
+        for (const auto& r : result.candidates) {
+            eval::writeRecordsCsv(QDir(dir).filePath(r.candidate.id + ".csv").toStdString(), r.test);
+            if (!r.adaptive) continue;
+            const QString file = QDir(dir).filePath(r.candidate.id + ".stages.json");
+            QSaveFile f(file);
+            const QByteArray bytes = QJsonDocument(adaptive::stageOutputsToJson(r.adaptive->all, r.adaptive->policy)).toJson(QJsonDocument::Compact);
+            if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+                throw CliError(file.toStdString() + ": cannot write (" + f.errorString().toStdString() + ")");
+        }
+    }
+
     if (parser.isSet("json")) {
         QJsonArray list;
         for (const auto& r : result.candidates) {
@@ -149,6 +208,25 @@ int runOptimize(const QStringList& args)
                     static_cast<long long>(e.memory.flashBytes), static_cast<long long>(e.memory.arenaBytes),
                     r.candidate.label.toUtf8().constData(),
                     r.candidate.params.isEmpty() ? "" : ("  [" + paramsText(r.candidate.params) + "]").toUtf8().constData());
+    }
+    // Adaptive candidates: who answered, what it cost per input, each stage alone.
+    for (const auto& r : result.candidates) {
+        if (!r.adaptive) continue;
+        const auto& a = *r.adaptive;
+        std::printf("\n%s: %s, expected per input on %s: %.3f ms, %s uJ, %.0f MACs\n", r.candidate.id.toUtf8().constData(),
+                    r.candidate.label.toUtf8().constData(), result.target.toUtf8().constData(), a.outcome.expectedLatencyMs,
+                    energyText(a.outcome.expectedEnergyUj).c_str(), a.outcome.expectedMacs);
+        std::printf("%-16s %9s %9s %12s %11s %11s %15s\n", "stage", "answered", "ran on", "MACs", "latency_ms", "energy_uj",
+                    "accuracy alone");
+        for (size_t s = 0; s < a.policy.stages.size(); ++s)
+            std::printf("%-16s %8.1f%% %9lld %12lld %11.3f %11s %14.2f%%\n", a.policy.stages[s].name.c_str(),
+                        100 * a.outcome.answered[s], static_cast<long long>(a.executed[s]),
+                        static_cast<long long>(a.costs[s].macs), a.costs[s].latencyMs, energyText(a.costs[s].energyUj).c_str(),
+                        100 * a.stageAccuracy[s]);
+        if (a.outcome.energyUj)
+            std::printf("energy per input: p50 %.1f, p90 %.1f, p99 %.1f, worst %.1f uJ; what-if front: %zu points\n",
+                        a.outcome.energyUj->p50, a.outcome.energyUj->p90, a.outcome.energyUj->p99, a.outcome.energyUj->max,
+                        a.front.size());
     }
     // Per-layer report of quantized candidates: SQNR of each layer's output, fp32 against quantized.
     for (const auto& r : result.candidates) {

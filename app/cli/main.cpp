@@ -15,6 +15,7 @@ int runProfile(const QStringList& args);
 int runTargets(const QStringList& args);
 int runPlugins(const QStringList& args);
 int runOptimize(const QStringList& args);
+int runWhatif(const QStringList& args);
 } // namespace joule::cli
 
 namespace {
@@ -36,6 +37,7 @@ const std::map<QString, Command>& commands()
         {"targets", {runTargets, "list the target profiles joule profile accepts"}},
         {"plugins", {runPlugins, "list the optimization plugins found, with their parameters or why they are broken"}},
         {"optimize", {runOptimize, "run a recipe: plugin steps, then accuracy and cost of every candidate"}},
+        {"whatif", {runWhatif, "an adaptive policy at other thresholds, from stored stage outputs"}},
     };
     return table;
 }

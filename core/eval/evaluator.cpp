@@ -155,6 +155,9 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
                     InputRecord& r = result.records[static_cast<size_t>(begin + i)];
                     r.index = begin + i;
                     r.label = data.labels[static_cast<size_t>(begin + i)];
+                    r.macs = options.macsPerInput;
+                    r.latencyMs = options.latencyMsPerInput;
+                    r.energyUj = options.energyUjPerInput;
                     scoreRow(y.data<float>() + i * classes, classes, r, prob);
                 }
                 const int64_t now = done.fetch_add(count) + count;
@@ -176,9 +179,19 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!error.empty()) throw std::runtime_error(error);
     if (cancelled) throw Cancelled();
-    const int64_t classes = std::max<int64_t>(outputWidth.load(), 1);
-    result.classes = classes;
+    result.classes = std::max<int64_t>(outputWidth.load(), 1);
+    summarize(result);
+    result.imagesPerSecond = result.seconds > 0 ? static_cast<double>(total) / result.seconds : 0.0;
+    return result;
+}
 
+void summarize(EvalResult& result)
+{
+    const int64_t classes = result.classes;
+    const int64_t total = static_cast<int64_t>(result.records.size());
+    result.samples = total;
+    result.correct = 0;
+    result.perClassAccuracy.clear();
     result.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
     result.perClassSamples.assign(static_cast<size_t>(classes), 0);
     std::vector<int64_t> perClassCorrect(static_cast<size_t>(classes), 0);
@@ -193,18 +206,22 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
         result.perClassAccuracy.push_back(result.perClassSamples[c]
                                               ? static_cast<double>(perClassCorrect[c]) / static_cast<double>(result.perClassSamples[c])
                                               : 0.0);
-    result.imagesPerSecond = result.seconds > 0 ? static_cast<double>(total) / result.seconds : 0.0;
-    return result;
 }
 
 void writeRecordsCsv(const std::string& path, const EvalResult& result)
 {
-    std::string text = "index,label,prediction,correct,top1_probability,margin,entropy,stage\n";
-    char line[160];
+    std::string text = "index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,latency_ms,energy_uj\n";
+    char line[256];
+    auto optional = [](const std::optional<double>& v) {
+        char t[32] = "";
+        if (v) std::snprintf(t, sizeof t, "%.6g", *v);
+        return std::string(t);
+    };
     for (const auto& r : result.records) {
-        std::snprintf(line, sizeof line, "%lld,%lld,%lld,%d,%.6f,%.6f,%.6f,%d\n", static_cast<long long>(r.index),
+        std::snprintf(line, sizeof line, "%lld,%lld,%lld,%d,%.6f,%.6f,%.6f,%d,%lld,%s,%s\n", static_cast<long long>(r.index),
                       static_cast<long long>(r.label), static_cast<long long>(r.prediction), r.correct ? 1 : 0,
-                      r.top1Probability, r.margin, r.entropy, r.stage);
+                      r.top1Probability, r.margin, r.entropy, r.stage, static_cast<long long>(r.macs),
+                      optional(r.latencyMs).c_str(), optional(r.energyUj).c_str());
         text += line;
     }
     QSaveFile file(QString::fromStdString(path));

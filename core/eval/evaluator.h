@@ -21,13 +21,14 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace joule::eval {
 
-// What happened to one input. `stage` / `cost` are for adaptive candidates (which stage or exit
-// answered, at what cost); a plain model answers with stage 0 and no cost.
+// What happened to one input: which stage or exit answered (0 for a plain model) and what it cost
+// (MACs executed; latency and energy estimated on a target, unknown without one).
 struct InputRecord {
     int64_t index = 0;
     int64_t label = 0;
@@ -37,6 +38,9 @@ struct InputRecord {
     float entropy = 0;      // of the probability vector, in nats
     bool correct = false;
     int stage = 0;
+    int64_t macs = 0;
+    std::optional<double> latencyMs;
+    std::optional<double> energyUj;
 };
 
 struct EvalOptions {
@@ -49,6 +53,9 @@ struct EvalOptions {
     // A quantized graph in QDQ form runs lowered to the true-integer kernels (rt::lowerQdq), so its
     // accuracy is the integer engine's; false runs the QDQ graph as is (fake quantization in float).
     bool integerEngine = true;
+    // The cost every record gets (a plain model costs the same on every input).
+    int64_t macsPerInput = 0;
+    std::optional<double> latencyMsPerInput, energyUjPerInput;
 };
 
 class Cancelled : public std::runtime_error {
@@ -72,7 +79,11 @@ struct EvalResult {
 EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const data::Preprocessing& preprocessing,
                     const EvalOptions& options = {});
 
-// One row per record: index,label,prediction,correct,top1_probability,margin,entropy,stage. Atomic write.
+// One row per record: index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,
+// latency_ms,energy_uj (an unknown cost is an empty field). Atomic write.
 void writeRecordsCsv(const std::string& path, const EvalResult& result);
+
+// Accuracy, per-class figures and the confusion matrix of `result` from its records and class count.
+void summarize(EvalResult& result);
 
 } // namespace joule::eval

@@ -24,6 +24,7 @@ struct Candidate {
     QString plugin;                    // the plugin that produced it; empty for the baseline
     QVariantMap params;                // its resolved parameters
     QString parentId;                  // the candidate it was derived from
+    QString root = "model";            // the recipe model it derives from: "model" or a name of "models"
     QString label;                     // short human name, e.g. "int8 per-channel, entropy"
     QJsonObject notes;                 // plugin-reported facts, e.g. calibration method, per-layer SQNR
 };

@@ -24,6 +24,26 @@ cost::ModelEstimate PassContext::estimate(const Graph& graph)
     return cost::estimateModel(cost::analyzeModel(graph), *setup_.target);
 }
 
+const std::vector<Candidate>& PassContext::pool() const
+{
+    static const std::vector<Candidate> none;
+    return setup_.pool ? *setup_.pool : none;
+}
+
+const Candidate& PassContext::candidateOf(const QString& root) const
+{
+    const Candidate* found = nullptr;
+    QStringList roots;
+    for (const Candidate& c : pool()) {
+        if (c.root == root) found = &c;
+        if (!roots.contains(c.root)) roots << c.root;
+    }
+    if (!found)
+        throw PluginError("no candidate comes from a model named '" + root + "' (the recipe's models: " + roots.join(", ") +
+                          "; name further ones in the recipe's \"models\")");
+    return *found;
+}
+
 void PassContext::progress(double fraction, const QString& message)
 {
     if (setup_.progress) setup_.progress(std::clamp(fraction, 0.0, 1.0), message);

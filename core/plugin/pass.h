@@ -49,6 +49,7 @@ public:
         const std::atomic<bool>* cancel = nullptr;                       // set by the caller to stop
         std::function<void(double, const QString&)> progress{};          // fraction in [0,1], message
         int evalWorkers = 2;
+        const std::vector<Candidate>* pool = nullptr;   // the step's candidates (combining passes)
     };
 
     PassContext() = default;
@@ -58,6 +59,13 @@ public:
     const data::LabeledImages* validation() const { return setup_.validation; }
     const data::Preprocessing& preprocessing() const { return setup_.preprocessing; }
     const cost::TargetProfile* target() const { return setup_.target; }
+    // Every candidate the step runs on: the recipe's models and what earlier steps made of them.
+    const std::vector<Candidate>& pool() const;
+    // The latest candidate of the pool derived from recipe model `root` ("model" or a name of the
+    // recipe's "models"); PluginError naming the known roots when there is none.
+    const Candidate& candidateOf(const QString& root) const;
+    int evalWorkers() const { return setup_.evalWorkers; }
+    const std::atomic<bool>* cancelFlag() const { return setup_.cancel; }
 
     // Accuracy etc. of `graph` on `data` (first `limit` inputs; -1 = all) with the context's
     // preprocessing; throws Cancelled when cancelled meanwhile.
@@ -78,6 +86,10 @@ class Pass {
 public:
     virtual ~Pass();
     virtual std::vector<Candidate> run(const Candidate& input, const QVariantMap& params, PassContext& ctx) = 0;
+    // A pass that combines candidates (a cascade of a little and a big model) runs once per step, on
+    // the first candidate, with every candidate of the step in PassContext::pool(); others run once
+    // per candidate.
+    virtual bool combinesCandidates() const { return false; }
 };
 
 } // namespace joule::plugin

@@ -54,6 +54,7 @@ std::vector<Candidate> runPass(Pass& pass, const QString& pluginName, const Cand
         c.plugin = pluginName;
         c.params = params;
         c.parentId = input.id;
+        c.root = input.root;
     }
     return out;
 }

@@ -75,7 +75,7 @@ Recipe parseRecipe(const QByteArray& json, const QString& file)
         throw RecipeError(file + ": not valid JSON at offset " + QString::number(error.offset) + ": " + error.errorString());
     if (!doc.isObject()) throw RecipeError(file + ": a recipe is a JSON object");
     const QJsonObject root = doc.object();
-    f.onlyKnown(root, "", {"name", "description", "model", "datasets", "target", "steps"});
+    f.onlyKnown(root, "", {"name", "description", "model", "models", "datasets", "target", "steps"});
 
     Recipe r;
     r.file = file;
@@ -86,6 +86,18 @@ Recipe parseRecipe(const QByteArray& json, const QString& file)
     const QDir base = QFileInfo(file).absoluteDir();
     r.model = QDir::cleanPath(base.absoluteFilePath(model));
     if (!QFileInfo(r.model).isFile()) f.fail("model", "file not found: " + r.model);
+    if (root.contains("models")) {
+        if (!root.value("models").isObject()) f.fail("models", "must be an object {\"NAME\": \"PATH\", ...}");
+        const QJsonObject models = root.value("models").toObject();
+        for (auto it = models.begin(); it != models.end(); ++it) {
+            const QString at = "models." + it.key();
+            if (it.key() == "model") f.fail(at, "the name 'model' is taken by the recipe's own model");
+            if (!it.value().isString()) f.fail(at, "must be a model path (relative to the recipe)");
+            const QString path = QDir::cleanPath(base.absoluteFilePath(it.value().toString()));
+            if (!QFileInfo(path).isFile()) f.fail(at, "file not found: " + path);
+            r.models.emplace_back(it.key(), path);
+        }
+    }
 
     const QJsonValue ds = root.value("datasets");
     if (ds.isUndefined()) f.fail("datasets", "missing (needs at least \"test\")");

@@ -6,6 +6,7 @@
 //     "datasets": {"calibration": {"spec": "fashion-mnist:train", "limit": 1000},
 //                  "validation": {"spec": "fashion-mnist:train", "offset": 50000, "limit": 2000},
 //                  "test": "fashion-mnist:test"},           // a spec string, or {"spec", "offset", "limit"}
+//     "models": {"little": "../models/fmnist_little.onnx"}, // optional: more models, by name
 //     "target": "stm32l4r5",
 //     "steps": [{"plugin": "quantize", "params": {"activations": "uint8"}}]
 //   }
@@ -51,6 +52,9 @@ struct Recipe {
     QString file;                            // the recipe's path
     QString name;                            // optional "name"; else the file's base name
     QString model;                           // absolute path
+    // Further models by name ("models": {"little": PATH}, relative to the recipe), in file order: each
+    // becomes a root candidate that steps run on, and that multi-model steps (cascade) name.
+    std::vector<std::pair<QString, QString>> models;
     std::optional<DatasetRef> calibration, validation;
     DatasetRef test;                         // required: every candidate is evaluated on it
     QString target;                          // target profile id

@@ -1,5 +1,6 @@
 #include "plugin/recipe_runner.h"
 
+#include "adaptive/cascade.h"
 #include "plugin/model_card.h"
 #include "plugin/pass_runner.h"
 #include "plugin/plugin_manager.h"
@@ -100,6 +101,7 @@ QString percent(double accuracy)
 struct Inputs {
     cost::TargetProfile target;
     Graph model;
+    std::vector<std::pair<QString, Graph>> models;   // the recipe's further models, by name
     data::Preprocessing preprocessing;
     data::LabeledImages test;
     std::optional<data::LabeledImages> calibration, validation;
@@ -121,6 +123,13 @@ Inputs loadInputs(const Recipe& recipe, const OptimizeOptions& options, Optimize
     } catch (const std::exception& e) {
         throw RecipeError(recipe.file + ": field 'model': " + e.what());
     }
+    for (const auto& [name, path] : recipe.models) {
+        try {
+            in.models.emplace_back(name, onnx::loadModel(path.toStdString()));
+        } catch (const std::exception& e) {
+            throw RecipeError(recipe.file + ": field 'models." + name + "': " + e.what());
+        }
+    }
     say(options, "loading datasets");
     Datasets datasets(recipe, in.preprocessing);
     in.test = datasets.get(recipe.test, "datasets.test");
@@ -135,7 +144,9 @@ std::vector<Candidate> runStep(const Recipe& recipe, size_t s, Pass& pass, const
 {
     const QString plugin = recipe.steps[s].plugin;
     std::vector<Candidate> produced;
-    for (const Candidate& input : current) {
+    // A combining pass (a cascade) runs once, on the first candidate, and sees them all in its pool.
+    const std::vector<Candidate> inputs = pass.combinesCandidates() ? std::vector<Candidate>{current.front()} : current;
+    for (const Candidate& input : inputs) {
         checkCancel(options);
         const QString prefix = QString("step %1/%2 (%3) on %4: ").arg(s + 1).arg(recipe.steps.size()).arg(plugin, input.id);
         say(options, prefix + "running");
@@ -153,13 +164,68 @@ std::vector<Candidate> runStep(const Recipe& recipe, size_t s, Pass& pass, const
                              lastFraction = f;
                              say(options, prefix + QString::number(f * 100, 'f', 0) + " % " + m);
                          },
-                         .evalWorkers = options.evalWorkers});
+                         .evalWorkers = options.evalWorkers,
+                         .pool = &current});
         for (Candidate& out : runPass(pass, plugin, input, params, ctx)) {
             out.id = "c" + QString::number(nextId++);
             produced.push_back(std::move(out));
         }
     }
     return produced;
+}
+
+// An adaptive candidate: the policy run for real on the test set (a stage runs only where needed),
+// every stage scored on every test input for what-if, and the expected cost per input.
+void evaluateAdaptive(CandidateResult& r, const Inputs& in, const eval::EvalOptions& eo)
+{
+    AdaptiveResult a;
+    a.policy = adaptive::Policy::fromJson(r.candidate.policy);
+    const std::vector<Graph>& graphs = r.candidate.graphs;
+    if (a.policy.stages.size() != graphs.size())
+        throw std::runtime_error("the policy has " + std::to_string(a.policy.stages.size()) + " stages for " +
+                                 std::to_string(graphs.size()) + " graphs");
+    std::vector<std::string> names;
+    for (const auto& s : a.policy.stages) names.push_back(s.name);
+    a.costs = adaptive::stageCosts(graphs, a.policy, in.target);
+    adaptive::CascadeRun run = adaptive::runCascade(a.policy, graphs, a.costs, in.test, in.preprocessing, eo);
+    a.executed = run.executed;
+    r.test = std::move(run.result);
+    a.all = adaptive::scoreStages(graphs, names, a.costs, in.test, in.preprocessing, eo);
+    a.outcome = adaptive::simulate(a.all, a.policy.rule, a.policy.thresholds);
+    if (a.outcome.correct != r.test.correct)
+        throw std::runtime_error("the policy run (" + std::to_string(r.test.correct) + " correct) and its what-if (" +
+                                 std::to_string(a.outcome.correct) + ") disagree");
+    for (size_t s = 0; s < graphs.size(); ++s) {
+        int64_t correct = 0;
+        for (int64_t i = 0; i < a.all.inputCount(); ++i)
+            correct += a.all.scores[s][static_cast<size_t>(i)].prediction == a.all.labels[static_cast<size_t>(i)];
+        a.stageAccuracy.push_back(a.all.inputCount() ? static_cast<double>(correct) / static_cast<double>(a.all.inputCount()) : 0.0);
+    }
+    a.front = adaptive::paretoFront(adaptive::sweep(a.all, a.policy.rule, 1000));
+
+    // Memory: every stage's weights are stored; the arena is the largest stage's.
+    r.stats = cost::analyzeModel(graphs.back());
+    r.estimate = cost::estimateModel(r.stats, in.target);
+    const int64_t lastFlash = r.estimate.memory.flashBytes;
+    r.weightBytes = 0;
+    int64_t flash = 0, arena = 0, arenaLower = 0, ramNeeded = 0;
+    for (const Graph& g : graphs) {
+        const cost::ModelEstimate e = cost::estimateModel(cost::analyzeModel(g), in.target);
+        r.weightBytes += weightMemoryBytes(g);
+        flash += e.memory.flashBytes;
+        arena = std::max(arena, e.memory.arenaBytes);
+        arenaLower = std::max(arenaLower, e.memory.arenaLowerBoundBytes);
+        ramNeeded = std::max(ramNeeded, e.fit.ramNeeded);
+    }
+    r.estimate.macs = static_cast<int64_t>(std::llround(a.outcome.expectedMacs));
+    r.estimate.latencyMs = a.outcome.expectedLatencyMs;
+    r.estimate.energyUj = a.outcome.expectedEnergyUj;
+    r.estimate.memory.flashBytes = flash;
+    r.estimate.memory.arenaBytes = arena;
+    r.estimate.memory.arenaLowerBoundBytes = arenaLower;
+    r.estimate.fit.flashNeeded += flash - lastFlash;
+    r.estimate.fit.ramNeeded = ramNeeded;
+    r.adaptive = std::move(a);
 }
 
 CandidateResult evaluateCandidate(Candidate candidate, int step, const Inputs& in, const OptimizeOptions& options)
@@ -174,16 +240,23 @@ CandidateResult evaluateCandidate(Candidate candidate, int step, const Inputs& i
     eo.workers = options.evalWorkers;
     eo.cancel = options.cancel;
     try {
-        r.test = eval::evaluate(g, in.test, in.preprocessing, eo);
-        r.stats = cost::analyzeModel(g);
-        r.estimate = cost::estimateModel(r.stats, in.target);
+        if (r.candidate.policy.value("kind").toString() != "plain") {
+            evaluateAdaptive(r, in, eo);
+        } else {
+            r.stats = cost::analyzeModel(g);
+            r.estimate = cost::estimateModel(r.stats, in.target);
+            eo.macsPerInput = r.stats.macs;
+            eo.latencyMsPerInput = r.estimate.latencyMs;
+            eo.energyUjPerInput = r.estimate.energyUj;
+            r.test = eval::evaluate(g, in.test, in.preprocessing, eo);
+            r.weightBytes = weightMemoryBytes(g);
+        }
     } catch (const Cancelled&) {
         throw;
     } catch (const std::exception& e) {
         const QString who = r.candidate.plugin.isEmpty() ? QString("the baseline") : "plugin '" + r.candidate.plugin + "'";
         throw PluginError("candidate " + r.candidate.id + " (from " + who + "): " + QString::fromStdString(e.what()));
     }
-    r.weightBytes = weightMemoryBytes(g);
     say(options, r.candidate.id + ": accuracy " + percent(r.test.accuracy) + ", "
                  + QString::number(r.estimate.latencyMs, 'f', 3) + " ms on " + QString::fromStdString(in.target.id));
     return r;
@@ -206,7 +279,18 @@ OptimizeResult runRecipe(const Recipe& recipe, PluginManager& plugins, const Opt
     baseline.graphs.push_back(std::move(in.model));
     baseline.notes["model"] = recipe.model;
 
+    // The recipe's further models are root candidates too: steps run on them, cascades name them.
     std::vector<Candidate> current{baseline};
+    for (auto& [name, graph] : in.models) {
+        Candidate extra;
+        extra.id = name;
+        extra.root = name;
+        extra.label = "fp32 '" + name + "' (a model of the recipe)";
+        extra.graphs.push_back(std::move(graph));
+        for (const auto& [n, path] : recipe.models)
+            if (n == name) extra.notes["model"] = path;
+        current.push_back(std::move(extra));
+    }
     int nextId = 1;
     for (size_t s = 0; s < recipe.steps.size(); ++s)
         current = runStep(recipe, s, *passes[s], params[s], current, in, options, nextId);

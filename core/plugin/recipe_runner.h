@@ -12,6 +12,8 @@
 // Everything is checked before any step runs (plugins, parameters, target, model, datasets). Errors:
 // RecipeError (names the recipe file and field), PluginError ("plugin 'NAME': ..."), Cancelled.
 
+#include "adaptive/policy.h"
+#include "adaptive/whatif.h"
 #include "plugin/candidate.h"
 #include "plugin/recipe.h"
 
@@ -29,13 +31,27 @@ namespace joule::plugin {
 
 class PluginManager;
 
+// An adaptive candidate (policy kind cascade or early_exit) as evaluated on the test set.
+struct AdaptiveResult {
+    adaptive::Policy policy;
+    std::vector<adaptive::StageCost> costs;     // per stage, incremental, on the recipe's target
+    adaptive::StageOutputs all;                 // every stage on every test input (for what-if)
+    adaptive::Outcome outcome;                  // the policy over the test set
+    std::vector<int64_t> executed;              // per stage: test inputs it really ran on
+    std::vector<double> stageAccuracy;          // each stage answering every test input alone
+    std::vector<adaptive::OperatingPoint> front;   // Pareto front of a 1,000-threshold what-if sweep
+};
+
 struct CandidateResult {
     Candidate candidate;
     int step = 0;                    // 0 = baseline, i = produced by steps[i-1]
     eval::EvalResult test;           // on the recipe's test set (records included)
-    cost::ModelStats stats;          // of graphs[0]
-    cost::ModelEstimate estimate;    // of graphs[0] on the recipe's target, at the graph's own precision
-    int64_t weightBytes = 0;         // weightMemoryBytes(graphs[0])
+    cost::ModelStats stats;          // of graphs[0] (of the last stage for an adaptive candidate)
+    // On the recipe's target, at the graph's own precision. For an adaptive candidate: latency,
+    // energy and MACs are the expected values per input, flash the sum over stages, arena the largest.
+    cost::ModelEstimate estimate;
+    int64_t weightBytes = 0;         // weightMemoryBytes(graphs[0]); summed over the stages' graphs
+    std::optional<AdaptiveResult> adaptive;
 };
 
 struct OptimizeOptions {

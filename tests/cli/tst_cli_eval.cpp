@@ -98,12 +98,16 @@ private slots:
         const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
         const QStringList lines = QString::fromUtf8(readBytes(csv)).split('\n', Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 10001);
-        QCOMPARE(lines[0], QString("index,label,prediction,correct,top1_probability,margin,entropy,stage"));
+        QCOMPARE(lines[0], QString("index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,latency_ms,energy_uj"));
         qint64 correct = 0;
         QVector<QVector<qint64>> confusion(10, QVector<qint64>(10, 0));
         for (int i = 1; i < lines.size(); ++i) {
             const QStringList f = lines[i].split(',');
-            QCOMPARE(f.size(), 8);
+            QCOMPARE(f.size(), 11);
+            QCOMPARE(f[7], QString("0"));        // a plain model answers with stage 0
+            QCOMPARE(f[8], QString("78400"));    // the little model's MACs, on every input
+            QCOMPARE(f[9], QString());           // no target: latency and energy unknown, left empty
+            QCOMPARE(f[10], QString());
             QCOMPARE(f[0].toInt(), i - 1);
             const int label = f[1].toInt(), pred = f[2].toInt();
             QCOMPARE(f[3].toInt(), label == pred ? 1 : 0);

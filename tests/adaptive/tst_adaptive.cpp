@@ -1,0 +1,202 @@
+// core/adaptive: stopping rules, the what-if simulation, sweeps, tuning and the stage-outputs file,
+// on hand-made stage outputs whose answers are known.
+#include "adaptive/policy.h"
+#include "adaptive/whatif.h"
+
+#include <QJsonArray>
+#include <QtTest>
+
+#include <random>
+
+using namespace joule::adaptive;
+
+namespace {
+
+// Two stages over 4 inputs of 3 classes; costs 10 (little) and 100 (big, after little).
+//   input  label  little (pred, top1)   big (pred)
+//   0      0      0, 0.95 (right)        0 (right)
+//   1      1      2, 0.60 (wrong)        1 (right)
+//   2      2      2, 0.80 (right)        1 (wrong)
+//   3      1      0, 0.90 (wrong)        1 (right)
+StageOutputs fourInputs()
+{
+    StageOutputs out;
+    out.stageNames = {"little", "big"};
+    out.costs = {{10, 1.0, 10.0}, {100, 9.0, 100.0}};
+    out.classes = 3;
+    out.labels = {0, 1, 2, 1};
+    out.scores = {{{0, 0.95f, 0.9f, 0.2f}, {2, 0.60f, 0.3f, 0.9f}, {2, 0.80f, 0.7f, 0.5f}, {0, 0.90f, 0.85f, 0.3f}},
+                  {{0, 0.99f, 0.98f, 0.1f}, {1, 0.97f, 0.95f, 0.1f}, {1, 0.70f, 0.5f, 0.6f}, {1, 0.99f, 0.98f, 0.1f}}};
+    return out;
+}
+
+StageOutputs randomOutputs(int64_t n, unsigned seed)
+{
+    StageOutputs out;
+    out.stageNames = {"a", "b"};
+    out.costs = {{5, 0.5, 2.0}, {50, 4.0, 30.0}};
+    out.classes = 10;
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(0.1f, 1.0f);
+    std::uniform_int_distribution<int> cls(0, 9);
+    out.scores.resize(2);
+    for (int64_t i = 0; i < n; ++i) {
+        out.labels.push_back(cls(rng));
+        for (auto& stage : out.scores) {
+            const float p = std::round(u(rng) * 100) / 100;   // ties on purpose
+            stage.push_back({u(rng) < 0.8f ? out.labels.back() : cls(rng), p, p * 0.7f, (1 - p) * 2.0f});
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+class TestAdaptive : public QObject {
+    Q_OBJECT
+private slots:
+    void eachRuleStopsAsDefined()
+    {
+        const StageScore s{.prediction = 1, .top1 = 0.8f, .margin = 0.5f, .entropy = 0.6f};
+        QVERIFY(confident(StopRule::MaxProb, {0.8}, s));
+        QVERIFY(!confident(StopRule::MaxProb, {0.81}, s));
+        QVERIFY(confident(StopRule::Margin, {0.5}, s));
+        QVERIFY(!confident(StopRule::Margin, {0.51}, s));
+        QVERIFY(confident(StopRule::Entropy, {0.6}, s));
+        QVERIFY(!confident(StopRule::Entropy, {0.59}, s));
+        QVERIFY(confident(StopRule::ClassMaxProb, {0.99, 0.7, 0.99}, s));    // class 1's threshold decides
+        QVERIFY(!confident(StopRule::ClassMaxProb, {0.1, 0.9, 0.1}, s));
+    }
+
+    void badThresholdsAreErrorsNamingTheValue()
+    {
+        auto message = [](auto f) -> QString {
+            try {
+                f();
+            } catch (const PolicyError& e) {
+                return e.what();
+            }
+            return {};
+        };
+        QVERIFY(message([] { checkThresholds(StopRule::MaxProb, {1.5}, 10); }).contains("max_prob threshold 1.5 is outside [0, 1]"));
+        QVERIFY(message([] { checkThresholds(StopRule::Margin, {-0.1}, 10); }).contains("outside [0, 1]"));
+        QVERIFY(message([] { checkThresholds(StopRule::Entropy, {-1}, 10); }).contains("outside [0, inf)"));
+        QVERIFY(message([] { checkThresholds(StopRule::ClassMaxProb, {0.5, 0.5}, 10); }).contains("one threshold per class (10)"));
+        QVERIFY(message([] { checkThresholds(StopRule::ClassMaxProb, std::vector<double>(10, 2.0), 10); }).contains("outside [0, 1]"));
+        QVERIFY(message([] { checkThresholds(StopRule::Entropy, {0.5}, 10); }).isEmpty());
+    }
+
+    void simulateCountsAnswersAndCosts()
+    {
+        // At 0.85: inputs 0 and 3 stop at little (0 right, 3 wrong); 1 and 2 go to big (1 right, 2 wrong).
+        const Outcome o = simulate(fourInputs(), StopRule::MaxProb, {{0.85}});
+        QCOMPARE(o.samples, int64_t(4));
+        QCOMPARE(o.correct, int64_t(2));
+        QCOMPARE(o.answered, (std::vector<double>{0.5, 0.5}));
+        QCOMPARE(o.stageOf, (std::vector<int>{0, 1, 1, 0}));
+        QCOMPARE(o.expectedMacs, (10 + 110 + 110 + 10) / 4.0);
+        QCOMPARE(o.expectedLatencyMs, (1 + 10 + 10 + 1) / 4.0);
+        QCOMPARE(*o.expectedEnergyUj, (10 + 110 + 110 + 10) / 4.0);
+        QCOMPARE(o.energyUj->max, 110.0);
+        QCOMPARE(o.energyUj->p50, 10.0);
+        // Everything to big: big's own accuracy (3 of 4) at the full cost.
+        const Outcome all = simulate(fourInputs(), StopRule::MaxProb, {{1.0}});
+        QCOMPARE(all.correct, int64_t(3));
+        QCOMPARE(*all.expectedEnergyUj, 110.0);
+    }
+
+    void aSweepAgreesWithSimulatingEachThreshold_data()
+    {
+        QTest::addColumn<int>("rule");
+        QTest::newRow("max_prob") << int(StopRule::MaxProb);
+        QTest::newRow("margin") << int(StopRule::Margin);
+        QTest::newRow("entropy") << int(StopRule::Entropy);
+        QTest::newRow("class_max_prob") << int(StopRule::ClassMaxProb);
+    }
+    void aSweepAgreesWithSimulatingEachThreshold()
+    {
+        QFETCH(int, rule);
+        const StageOutputs out = randomOutputs(2000, 3);
+        const auto points = sweep(out, StopRule(rule), 101);
+        QCOMPARE(points.size(), size_t(101));
+        for (const auto& p : points) {
+            const Outcome o = simulate(out, StopRule(rule), p.thresholds);
+            QCOMPARE(p.accuracy, o.accuracy);
+            QVERIFY(std::fabs(p.expectedEnergyUj - *o.expectedEnergyUj) < 1e-9);
+            QVERIFY(std::fabs(p.expectedLatencyMs - o.expectedLatencyMs) < 1e-9);
+        }
+    }
+
+    void theFrontKeepsOnlyUndominatedPoints()
+    {
+        const auto front = paretoFront(sweep(randomOutputs(3000, 5), StopRule::MaxProb, 500));
+        QVERIFY(front.size() >= 2);
+        for (size_t i = 1; i < front.size(); ++i) {
+            QVERIFY(front[i].expectedEnergyUj >= front[i - 1].expectedEnergyUj);
+            QVERIFY(front[i].accuracy > front[i - 1].accuracy);
+        }
+    }
+
+    void tuningFindsTheCheapestThresholdWithinTheDrop()
+    {
+        // Big alone: 3 of 4. A drop of 0 needs 3 correct: a threshold of 0.80 stops inputs 0, 2 and 3
+        // at little (0 and 2 right) and sends 1 to big (right): 3 correct for (10 + 110 + 10 + 10) / 4.
+        const Tuned t = tune(fourInputs(), StopRule::MaxProb, 0.0);
+        QCOMPARE(t.referenceAccuracy, 0.75);
+        QCOMPARE(t.outcome.correct, int64_t(3));
+        QCOMPARE(t.outcome.stageOf, (std::vector<int>{0, 1, 0, 0}));
+        QCOMPARE(*t.outcome.expectedEnergyUj, 35.0);
+        // A drop of 0.25 allows 2 correct: little answers everything (0 and 2 right) for 10.
+        const Tuned loose = tune(fourInputs(), StopRule::MaxProb, 0.25);
+        QCOMPARE(loose.outcome.correct, int64_t(2));
+        QCOMPARE(loose.outcome.stageOf, (std::vector<int>{0, 0, 0, 0}));
+        QCOMPARE(*loose.outcome.expectedEnergyUj, 10.0);
+    }
+
+    void classThresholdsNeverDoWorseThanTheBestSingleOneOnTheirOwnData()
+    {
+        const StageOutputs out = randomOutputs(3000, 11);
+        const Tuned single = tune(out, StopRule::MaxProb, 0.01);
+        const Tuned perClass = tune(out, StopRule::ClassMaxProb, 0.01);
+        QCOMPARE(perClass.thresholds.front().size(), size_t(10));
+        QVERIFY(perClass.outcome.accuracy >= perClass.referenceAccuracy - 0.01 - 1e-12);
+        QVERIFY(*perClass.outcome.expectedEnergyUj <= *single.outcome.expectedEnergyUj + 1e-9);
+    }
+
+    void policiesAndStageOutputsRoundTripThroughJson()
+    {
+        Policy p{.kind = PolicyKind::Cascade, .rule = StopRule::ClassMaxProb, .stages = {{"little", "a53"}, {"big", "a72"}},
+                 .thresholds = {{0.5, 0.6, 0.7}}};
+        const Policy back = Policy::fromJson(p.toJson());
+        QCOMPARE(back.stages.size(), size_t(2));
+        QCOMPARE(back.stages[1].cluster, std::string("a72"));
+        QCOMPARE(back.thresholds, p.thresholds);
+        Policy read;
+        const StageOutputs out = stageOutputsFromJson(stageOutputsToJson(fourInputs(), p), "x.json", &read);
+        QCOMPARE(out.labels, fourInputs().labels);
+        QCOMPARE(out.scores[1][2].prediction, int64_t(1));
+        QCOMPARE(out.scores[0][1].top1, 0.60f);
+        QCOMPARE(*out.costs[1].energyUj, 100.0);
+        QCOMPARE(read.rule, StopRule::ClassMaxProb);
+    }
+
+    void aBrokenStageOutputsFileNamesTheField()
+    {
+        QJsonObject json = stageOutputsToJson(fourInputs(), Policy{.stages = {{"a"}, {"b"}}, .thresholds = {{0.5}}});
+        json["format"] = "something else";
+        QVERIFY_THROWS_EXCEPTION(PolicyError, stageOutputsFromJson(json, "x.json"));
+        json = stageOutputsToJson(fourInputs(), Policy{.stages = {{"a"}, {"b"}}, .thresholds = {{0.5}}});
+        QJsonArray outputs = json["outputs"].toArray();
+        outputs.removeLast();
+        json["outputs"] = outputs;
+        try {
+            stageOutputsFromJson(json, "x.json");
+            QFAIL("no error");
+        } catch (const PolicyError& e) {
+            QVERIFY2(QString(e.what()).contains("x.json: field 'outputs'"), e.what());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAdaptive)
+#include "tst_adaptive.moc"
