@@ -15,9 +15,6 @@
 
 namespace joule::eval {
 
-namespace {
-
-// Fills the per-input statistics from one row of class scores.
 void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<float>& prob)
 {
     prob.assign(scores, scores + classes);
@@ -53,6 +50,8 @@ void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<
     r.entropy = static_cast<float>(entropy);
     r.correct = best == r.label;
 }
+
+namespace {
 
 // The last dimension of a declared [N, classes] output, or -1 when it is not known before running.
 int64_t declaredOutputWidth(const ValueInfo& out)

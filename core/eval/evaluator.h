@@ -83,6 +83,10 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
 // latency_ms,energy_uj (an unknown cost is an empty field). Atomic write.
 void writeRecordsCsv(const std::string& path, const EvalResult& result);
 
+// Fills prediction, top-1 probability, margin, entropy and correct (against r.label) from one row of
+// `classes` scores (softmax unless they already are probabilities); `prob` is scratch.
+void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<float>& prob);
+
 // Accuracy, per-class figures and the confusion matrix of `result` from its records and class count.
 void summarize(EvalResult& result);
 

@@ -1,6 +1,7 @@
 #include "plugin/recipe_runner.h"
 
 #include "adaptive/cascade.h"
+#include "adaptive/early_exit.h"
 #include "plugin/model_card.h"
 #include "plugin/pass_runner.h"
 #include "plugin/plugin_manager.h"
@@ -187,10 +188,17 @@ void evaluateAdaptive(CandidateResult& r, const Inputs& in, const eval::EvalOpti
     std::vector<std::string> names;
     for (const auto& s : a.policy.stages) names.push_back(s.name);
     a.costs = adaptive::stageCosts(graphs, a.policy, in.target);
-    adaptive::CascadeRun run = adaptive::runCascade(a.policy, graphs, a.costs, in.test, in.preprocessing, eo);
-    a.executed = run.executed;
-    r.test = std::move(run.result);
-    a.all = adaptive::scoreStages(graphs, names, a.costs, in.test, in.preprocessing, eo);
+    if (a.policy.kind == adaptive::PolicyKind::EarlyExit) {
+        adaptive::ChainRun run = adaptive::runChain(a.policy, graphs, a.costs, in.test, in.preprocessing, eo);
+        a.executed = run.executed;
+        r.test = std::move(run.result);
+        a.all = adaptive::scoreChain(graphs, names, a.costs, in.test, in.preprocessing, eo);
+    } else {
+        adaptive::CascadeRun run = adaptive::runCascade(a.policy, graphs, a.costs, in.test, in.preprocessing, eo);
+        a.executed = run.executed;
+        r.test = std::move(run.result);
+        a.all = adaptive::scoreStages(graphs, names, a.costs, in.test, in.preprocessing, eo);
+    }
     a.outcome = adaptive::simulate(a.all, a.policy.rule, a.policy.thresholds);
     if (a.outcome.correct != r.test.correct)
         throw std::runtime_error("the policy run (" + std::to_string(r.test.correct) + " correct) and its what-if (" +
