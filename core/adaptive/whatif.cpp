@@ -300,7 +300,53 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
             best = std::move(th);
         }
     }
-    if (rule == StopRule::ClassMaxProb) {
+    if (rule == StopRule::ClassMaxProb && out.stageCount() == 2) {
+        // Two stages: for a price per error, the best threshold of each class is found on its own
+        // (a class's threshold only decides the inputs the first stage predicts as that class); the
+        // price is bisected to the cheapest one that keeps the accuracy.
+        const double step = (cum.hasEnergy ? cum.energyUj : cum.latencyMs)[1] - (cum.hasEnergy ? cum.energyUj : cum.latencyMs)[0];
+        const auto byClass = [&] {
+            std::vector<std::vector<size_t>> v(static_cast<size_t>(out.classes));
+            for (size_t i = 0; i < out.labels.size(); ++i) {
+                const int64_t p = out.scores[0][i].prediction;
+                if (p >= 0 && p < out.classes) v[static_cast<size_t>(p)].push_back(i);
+            }
+            for (auto& idx : v)
+                std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return out.scores[0][a].top1 > out.scores[0][b].top1; });
+            return v;
+        }();
+        auto thresholdsFor = [&](double price) {
+            std::vector<double> t(static_cast<size_t>(out.classes), 1.0);
+            for (size_t c = 0; c < byClass.size(); ++c) {
+                const auto& idx = byClass[c];
+                double loss = 0, bestObj = 0;   // stopping none
+                for (size_t k = 0; k < idx.size(); ++k) {
+                    const size_t i = idx[k];
+                    loss += static_cast<double>(out.scores[1][i].prediction == out.labels[i]) -
+                            static_cast<double>(out.scores[0][i].prediction == out.labels[i]);
+                    const bool groupEnds = k + 1 == idx.size() || out.scores[0][idx[k + 1]].top1 != out.scores[0][i].top1;
+                    const double obj = -static_cast<double>(k + 1) * step + price * loss;
+                    if (groupEnds && obj < bestObj) {
+                        bestObj = obj;
+                        t[c] = out.scores[0][i].top1;
+                    }
+                }
+            }
+            return std::vector<std::vector<double>>{t};
+        };
+        double lo = step * 1e-3, hi = step * static_cast<double>(std::max<int64_t>(n, 1)) * 10;
+        for (int it = 0; it < 60; ++it) {
+            const double mid = std::sqrt(lo * hi);
+            if (quickEval(out, cum, rule, thresholdsFor(mid)).correct >= need) hi = mid;
+            else lo = mid;
+        }
+        const auto th = thresholdsFor(hi);
+        const Quick q = quickEval(out, cum, rule, th);
+        if (better(q, bestQ, need)) {
+            bestQ = q;
+            best = th;
+        }
+    } else if (rule == StopRule::ClassMaxProb) {
         // One class's threshold at a time, over a coarser grid, while that pays.
         const std::vector<double> grid = candidateValues(out, StopRule::MaxProb, 200);
         for (int pass = 0; pass < 3; ++pass) {

@@ -79,8 +79,10 @@ struct Tuned {
 };
 
 // The cheapest thresholds (expected energy, else latency) whose accuracy is at least the last
-// stage's own minus `maxDrop`. class_max_prob starts from the best single threshold and lowers or
-// raises one class's threshold at a time while that pays (so it never does worse on this data).
+// stage's own minus `maxDrop`. class_max_prob starts from the best single threshold; with two stages
+// it then prices errors (each class's best threshold for a price, the price bisected to the accuracy
+// bound), with more it lowers or raises one class's threshold at a time while that pays. Either way it
+// never does worse than the single threshold on this data.
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop);
 
 // The what-if file (`joule optimize --records-dir DIR` writes DIR/<candidate>.stages.json, `joule

@@ -6,7 +6,9 @@ Run with Debian's Python (python3-torch, python3-torchvision, python3-onnx, pyth
     /usr/bin/python3 resources/models/make_models.py [--only NAME ...] [--out DIR]
 
 Reads the four IDX .gz files from $JOULE_DATA or /usr/share/datasets/fashion-mnist, trains three
-models with fixed seeds on 2 CPU threads, and writes next to this script (or to --out):
+models with fixed seeds on 2 CPU threads on the first 50,000 training images (train [0, 50000); the
+last 10,000, train [50000, 60000), are held out as the validation split that adaptive policies tune
+their thresholds on), and writes next to this script (or to --out):
 
     fmnist_resnet8.onnx  fmnist_little.onnx  fmnist_dscnn.onnx   (opset 13, batch axis "batch")
     <name>.card.json                                              (machine-readable model cards)
@@ -43,6 +45,7 @@ SCALE = 1.0 / 255.0
 MEAN = 0.2860
 STD = 0.3530
 SEED = 20240601
+TRAIN_IMAGES, TRAIN_TOTAL = 60000, 60000   # set by main() from --train-images
 THREADS = 2
 
 
@@ -393,6 +396,9 @@ def build(name, out_dir, data):
             "batch_size": recipe["batch_size"],
             "augmentation": describe_augmentation(*recipe["augment"]),
             "seed": SEED,
+            "train_images": f"fashion-mnist:train [0, {TRAIN_IMAGES})",
+            "held_out": (f"fashion-mnist:train [{TRAIN_IMAGES}, {TRAIN_TOTAL}) (validation: never trained on)"
+                         if TRAIN_IMAGES < TRAIN_TOTAL else None),
             "torch_version": torch.__version__,
             "train_seconds": round(train_seconds, 1),
         },
@@ -417,6 +423,9 @@ def main():
     parser.add_argument("--only", nargs="+", choices=sorted(RECIPES), help="build only these models")
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
                         help="output folder (default: this script's folder)")
+    parser.add_argument("--train-images", type=int, default=50000,
+                        help="train on the first N training images; the rest is the held-out validation split "
+                             "(default 50000: validation = train [50000, 60000))")
     parser.add_argument("--data", default=os.environ.get("JOULE_DATA", "/usr/share/datasets/fashion-mnist"),
                         help="folder with the Fashion-MNIST IDX .gz files (default: $JOULE_DATA or "
                              "/usr/share/datasets/fashion-mnist)")
@@ -425,6 +434,11 @@ def main():
     torch.set_num_threads(THREADS)
     torch.use_deterministic_algorithms(True)
     (tr_i, tr_l), (te_i, te_l) = load_fashion_mnist(args.data)
+    if not 0 < args.train_images <= tr_i.shape[0]:
+        sys.exit(f"make_models: --train-images must lie in [1, {tr_i.shape[0]}], got {args.train_images}")
+    global TRAIN_IMAGES, TRAIN_TOTAL
+    TRAIN_IMAGES, TRAIN_TOTAL = args.train_images, tr_i.shape[0]
+    tr_i, tr_l = tr_i[:args.train_images], tr_l[:args.train_images]
     data = ((preprocess(tr_i), torch.from_numpy(tr_l.astype(np.int64))),
             (preprocess(te_i), torch.from_numpy(te_l.astype(np.int64))))
     print(f"data: {tr_i.shape[0]} train, {te_i.shape[0]} test images from {args.data}", flush=True)

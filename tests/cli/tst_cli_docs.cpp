@@ -121,6 +121,24 @@ private:
         return path;
     }
 
+    // A small cascade on a big.LITTLE board (stages on chosen clusters), written with --records-dir.
+    QString writeCascadeRecipe()
+    {
+        const QString path = tmp_.filePath("cascade.json");
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly)) return {};
+        f.write(QJsonDocument(QJsonObject{
+                                  {"model", model("fmnist_resnet8")},
+                                  {"models", QJsonObject{{"little", model("fmnist_little")}, {"big", model("fmnist_resnet8")}}},
+                                  {"datasets", QJsonObject{{"validation", QJsonObject{{"spec", "fashion-mnist:train"}, {"offset", 50000}, {"limit", 300}}},
+                                                           {"test", QJsonObject{{"spec", "fashion-mnist:test"}, {"limit", 100}}}}},
+                                  {"target", "rk3399"},
+                                  {"steps", QJsonArray{QJsonObject{{"plugin", "cascade"},
+                                                                   {"params", QJsonObject{{"stages", "little,big"}, {"clusters", "a53,a72"}}}}}}})
+                    .toJson());
+        return path;
+    }
+
 private slots:
     void initTestCase()
     {
@@ -150,6 +168,10 @@ private slots:
         QTest::newRow("plugins") << "plugins" << joule << QStringList{"plugins", "--json"};
         QTest::newRow("optimize") << "optimize" << joule
                                   << QStringList{"optimize", "RECIPE", "--export-dir", "EXPORT", "--json"};
+        QTest::newRow("optimize (cascade)") << "optimize" << joule
+                                            << QStringList{"optimize", "CASCADE", "--records-dir", "RECORDS", "--json"};
+        QTest::newRow("whatif") << "whatif" << joule << QStringList{"whatif", "STAGES", "--thresholds", "0.9", "--json"};
+        QTest::newRow("whatif-sweep") << "whatif-sweep" << joule << QStringList{"whatif", "STAGES", "--sweep", "100", "--json"};
         QTest::newRow("conformance") << "conformance" << conformance
                                      << QStringList{"/usr/share/libonnx-testdata/data/node/test_relu", "--json"};
     }
@@ -160,7 +182,10 @@ private slots:
         QFETCH(QStringList, args);
         for (QString& a : args) {
             if (a == "RECIPE") a = writeRecipe();
+            if (a == "CASCADE") a = writeCascadeRecipe();
             if (a == "EXPORT") a = tmp_.filePath("export");
+            if (a == "RECORDS") a = tmp_.filePath("records");
+            if (a == "STAGES") a = tmp_.filePath("records/c1.stages.json");   // written by the cascade row
         }
         QVERIFY2(docs_.count(contract), qPrintable("docs/architecture.md has no <!-- contract: " + contract + " --> block"));
         QString error;
