@@ -65,6 +65,7 @@ void addAdaptive(QJsonObject& o, const plugin::AdaptiveResult& a)
                                  {"energy_uj", p.expectedEnergyUj},
                                  {"latency_ms", p.expectedLatencyMs}});
     o["expected"] = true;
+    o["shared_weight_bytes"] = static_cast<qint64>(a.sharedWeightBytes);
     o["stages"] = stages;
     o["latency_ms_percentiles"] = percentilesToJson(a.outcome.latencyMs);
     o["energy_uj_percentiles"] = a.outcome.energyUj ? QJsonValue(percentilesToJson(*a.outcome.energyUj)) : QJsonValue();

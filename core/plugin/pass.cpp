@@ -44,6 +44,23 @@ const Candidate& PassContext::candidateOf(const QString& root) const
     return *found;
 }
 
+const Candidate& PassContext::candidateFor(const QString& stage) const
+{
+    const qsizetype colon = stage.indexOf(':');
+    if (colon < 0) return candidateOf(stage);
+    const QString root = stage.left(colon), which = stage.mid(colon + 1);
+    std::vector<const Candidate*> of;
+    for (const Candidate& c : pool())
+        if (c.root == root) of.push_back(&c);
+    if (of.empty()) return candidateOf(root);   // the error naming the known roots
+    bool ok = false;
+    const qsizetype n = which == "first" ? 0 : which == "last" ? static_cast<qsizetype>(of.size()) - 1 : which.toLongLong(&ok);
+    if ((which != "first" && which != "last" && !ok) || n < 0 || n >= static_cast<qsizetype>(of.size()))
+        throw PluginError("stage '" + stage + "': the pool holds " + QString::number(of.size()) + " candidates of '" + root +
+                          "'; use " + root + ":0 to " + root + ":" + QString::number(of.size() - 1) + ", :first or :last");
+    return *of[static_cast<size_t>(n)];
+}
+
 void PassContext::progress(double fraction, const QString& message)
 {
     if (setup_.progress) setup_.progress(std::clamp(fraction, 0.0, 1.0), message);

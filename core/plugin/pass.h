@@ -64,6 +64,10 @@ public:
     // The latest candidate of the pool derived from recipe model `root` ("model" or a name of the
     // recipe's "models"); PluginError naming the known roots when there is none.
     const Candidate& candidateOf(const QString& root) const;
+    // A stage written ROOT (the latest candidate of that root) or ROOT:N / ROOT:first / ROOT:last (the
+    // N-th, counted from 0, of the candidates the pool holds of ROOT, in the order the step made them:
+    // e.g. two precisions of one model from a mixed-precision quantize step).
+    const Candidate& candidateFor(const QString& stage) const;
     int evalWorkers() const { return setup_.evalWorkers; }
     const std::atomic<bool>* cancelFlag() const { return setup_.cancel; }
 

@@ -211,20 +211,33 @@ void evaluateAdaptive(CandidateResult& r, const Inputs& in, const eval::EvalOpti
     }
     a.front = adaptive::paretoFront(adaptive::sweep(a.all, a.policy.rule, 1000));
 
-    // Memory: every stage's weights are stored; the arena is the largest stage's.
+    // Memory: every stage's weights are stored, a weight tensor that two stages share (same name,
+    // same values: layers one precision keeps as the other) once; the arena is the largest stage's.
     r.stats = cost::analyzeModel(graphs.back());
     r.estimate = cost::estimateModel(r.stats, in.target);
     const int64_t lastFlash = r.estimate.memory.flashBytes;
     r.weightBytes = 0;
     int64_t flash = 0, arena = 0, arenaLower = 0, ramNeeded = 0;
-    for (const Graph& g : graphs) {
+    int64_t shared = 0;
+    for (size_t s = 0; s < graphs.size(); ++s) {
+        const Graph& g = graphs[s];
         const cost::ModelEstimate e = cost::estimateModel(cost::analyzeModel(g), in.target);
         r.weightBytes += weightMemoryBytes(g);
         flash += e.memory.flashBytes;
+        for (const auto& [name, t] : g.initializers())
+            for (size_t before = 0; before < s; ++before)
+                if (const Tensor* other = graphs[before].initializer(name);
+                    other && other->dtype() == t.dtype() && other->shape() == t.shape() && other->sameContents(t)) {
+                    shared += static_cast<int64_t>(t.bytes());
+                    break;
+                }
         arena = std::max(arena, e.memory.arenaBytes);
         arenaLower = std::max(arenaLower, e.memory.arenaLowerBoundBytes);
         ramNeeded = std::max(ramNeeded, e.fit.ramNeeded);
     }
+    a.sharedWeightBytes = shared;
+    r.weightBytes -= shared;
+    flash -= shared;
     r.estimate.macs = static_cast<int64_t>(std::llround(a.outcome.expectedMacs));
     r.estimate.latencyMs = a.outcome.expectedLatencyMs;
     r.estimate.energyUj = a.outcome.expectedEnergyUj;

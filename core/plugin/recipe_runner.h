@@ -40,6 +40,7 @@ struct AdaptiveResult {
     std::vector<int64_t> executed;              // per stage: test inputs it really ran on
     std::vector<double> stageAccuracy;          // each stage answering every test input alone
     std::vector<adaptive::OperatingPoint> front;   // Pareto front of a 1,000-threshold what-if sweep
+    int64_t sharedWeightBytes = 0;              // weights stored once for several stages (not double-counted)
 };
 
 struct CandidateResult {

@@ -52,7 +52,7 @@ std::vector<plugin::Candidate> CascadePass::run(const plugin::Candidate& input, 
     std::vector<std::string> stageNames;
     QJsonArray stageNotes;
     for (qsizetype s = 0; s < names.size(); ++s) {
-        const plugin::Candidate& stage = ctx.candidateOf(names[s]);
+        const plugin::Candidate& stage = ctx.candidateFor(names[s]);
         if (stage.graphs.size() != 1)
             throw plugin::PluginError("stage '" + names[s] + "' (candidate " + stage.id + ") is not a plain model");
         out.graphs.push_back(stage.graphs.front());
