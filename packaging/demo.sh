@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, for `make demo`: what each reference model is, how accurate it is on the real
 # Fashion-MNIST test set, measured by our own engine, and what int8 quantization does to ResNet-8
-# (accuracy, estimated latency and energy on a board, measured speed here).
+# (accuracy, estimated latency and energy on a board, measured speed here), and what adaptive inference
+# (a big/little cascade, early exits) saves per input.
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,4 +44,12 @@ echo "== Speed on this machine (measured, 1 thread, batch 1): fp32 engine vs int
 for p in fp32 int8; do
   "$joule" bench "$here"/resources/models/fmnist_resnet8.onnx --precision "$p" --runs 200 --json |
     /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("fmnist_resnet8 %-5s median %.3f ms" % (sys.argv[1], d["median_ms"]))' "$p"
+done
+
+echo
+echo "== Adaptive inference: each input pays only for the stages it needs (thresholds tuned on the held-out"
+echo "   train [50000, 60000), reported on the 10,000 test images; energy estimated on the recipe's target)"
+for r in fmnist_cascade fmnist_cascade_int8 fmnist_early_exit; do
+  echo "-- $r"
+  "$joule" optimize "$here/resources/recipes/$r.json" 2>/dev/null
 done
