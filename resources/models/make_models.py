@@ -6,9 +6,9 @@ Run with Debian's Python (python3-torch, python3-torchvision, python3-onnx, pyth
     /usr/bin/python3 resources/models/make_models.py [--only NAME ...] [--out DIR]
 
 Reads the four IDX .gz files from $JOULE_DATA or /usr/share/datasets/fashion-mnist, trains three
-models with fixed seeds on 2 CPU threads on the first 50,000 training images (train [0, 50000); the
-last 10,000, train [50000, 60000), are held out as the validation split that adaptive policies tune
-their thresholds on), and writes next to this script (or to --out):
+models with fixed seeds on 2 CPU threads on all 60,000 training images (the committed models; with
+--train-images 50000 the last 10,000, train [50000, 60000), are held out instead, as a validation
+split never trained on), and writes next to this script (or to --out):
 
     fmnist_resnet8.onnx  fmnist_little.onnx  fmnist_dscnn.onnx   (opset 13, batch axis "batch")
     <name>.card.json                                              (machine-readable model cards)
@@ -423,9 +423,9 @@ def main():
     parser.add_argument("--only", nargs="+", choices=sorted(RECIPES), help="build only these models")
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
                         help="output folder (default: this script's folder)")
-    parser.add_argument("--train-images", type=int, default=50000,
-                        help="train on the first N training images; the rest is the held-out validation split "
-                             "(default 50000: validation = train [50000, 60000))")
+    parser.add_argument("--train-images", type=int, default=60000,
+                        help="train on the first N training images; the rest is held out (default 60000, as the "
+                             "committed models; 50000 holds train [50000, 60000) out as a validation split)")
     parser.add_argument("--data", default=os.environ.get("JOULE_DATA", "/usr/share/datasets/fashion-mnist"),
                         help="folder with the Fashion-MNIST IDX .gz files (default: $JOULE_DATA or "
                              "/usr/share/datasets/fashion-mnist)")
