@@ -374,6 +374,19 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
     return t;
 }
 
+QJsonObject tunedToJson(const Tuned& tuned, int64_t samples)
+{
+    QJsonArray answered;
+    for (double a : tuned.outcome.answered) answered.append(a);
+    const auto& energy = tuned.outcome.expectedEnergyUj;
+    return QJsonObject{{"samples", static_cast<qint64>(samples)},
+                       {"accuracy", tuned.outcome.accuracy},
+                       {"reference_accuracy", tuned.referenceAccuracy},
+                       {"expected_energy_uj", energy ? QJsonValue(*energy) : QJsonValue()},
+                       {"expected_latency_ms", tuned.outcome.expectedLatencyMs},
+                       {"answered", answered}};
+}
+
 QJsonObject stageOutputsToJson(const StageOutputs& out, const Policy& policy)
 {
     QJsonArray stages, labels, outputs;

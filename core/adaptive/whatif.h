@@ -85,6 +85,10 @@ struct Tuned {
 // never does worse than the single threshold on this data.
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop);
 
+// What a tuning reached on its data, for a candidate's notes: {"samples", "accuracy",
+// "reference_accuracy" (the last stage alone), "expected_energy_uj", "expected_latency_ms", "answered"}.
+QJsonObject tunedToJson(const Tuned& tuned, int64_t samples);
+
 // The what-if file (`joule optimize --records-dir DIR` writes DIR/<candidate>.stages.json, `joule
 // whatif` reads it): {"format": "joule-stage-outputs", "version": 1, "policy": {...}, "classes": C,
 // "stages": [{"name", "macs", "latency_ms", "energy_uj"}], "labels": [...],

@@ -80,15 +80,8 @@ std::vector<plugin::Candidate> CascadePass::run(const plugin::Candidate& input, 
 
     out.policy = policy.toJson();
     out.label = "cascade " + names.join(" -> ") + " (" + params.value("rule").toString() + " " + thresholdText(policy) + ")";
-    QJsonArray answered;
-    for (double a : tuned.outcome.answered) answered.append(a);
     out.notes["stages"] = stageNotes;
-    out.notes["validation"] = QJsonObject{{"samples", static_cast<qint64>(validation.inputCount())},
-                                          {"accuracy", tuned.outcome.accuracy},
-                                          {"last_stage_accuracy", tuned.referenceAccuracy},
-                                          {"expected_energy_uj", tuned.outcome.expectedEnergyUj ? QJsonValue(*tuned.outcome.expectedEnergyUj) : QJsonValue()},
-                                          {"expected_latency_ms", tuned.outcome.expectedLatencyMs},
-                                          {"answered", answered}};
+    out.notes["validation"] = adaptive::tunedToJson(tuned, validation.inputCount());
     ctx.progress(1.0, "tuned");
     (void)input;
     return {out};

@@ -152,16 +152,9 @@ std::vector<plugin::Candidate> EarlyExitPass::run(const plugin::Candidate& input
     QStringList names;
     for (size_t s = 0; s + 1 < b.names.size(); ++s) names << QString::fromStdString(b.names[s]);
     out.label = "early exits at " + names.join(", ") + " (" + params.value("rule").toString() + ")";
-    QJsonArray answered;
-    for (double a : tuned.outcome.answered) answered.append(a);
     out.notes["heads"] = headNotes;
     out.notes["dropped_exits"] = dropped;
-    out.notes["validation"] = QJsonObject{{"samples", static_cast<qint64>(validation.inputCount())},
-                                          {"accuracy", tuned.outcome.accuracy},
-                                          {"full_model_accuracy", tuned.referenceAccuracy},
-                                          {"expected_energy_uj", tuned.outcome.expectedEnergyUj ? QJsonValue(*tuned.outcome.expectedEnergyUj) : QJsonValue()},
-                                          {"expected_latency_ms", tuned.outcome.expectedLatencyMs},
-                                          {"answered", answered}};
+    out.notes["validation"] = adaptive::tunedToJson(tuned, validation.inputCount());
     ctx.progress(1.0, "tuned");
     return {out};
 }
