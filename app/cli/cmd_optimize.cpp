@@ -2,11 +2,13 @@
 #include "cli_common.h"
 
 #include "adaptive/whatif.h"
+#include "store/store.h"
 #include "plugin/plugin_manager.h"
 #include "plugin/recipe_runner.h"
 #include "onnx/onnx_io.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QSaveFile>
 
 #include <QJsonArray>
@@ -122,6 +124,11 @@ int runOptimize(const QStringList& args)
                       "Write every candidate's graph as an ONNX model to DIR/<id>.onnx (quantized candidates in QDQ "
                       "form, which ONNX Runtime runs; a candidate with several graphs as DIR/<id>_<n>.onnx).",
                       "dir"});
+    parser.addOption({"store",
+                      "Record the run in this experiment store (SQLite; created if missing). Default: joule.db in the "
+                      "recipe's folder.",
+                      "file"});
+    parser.addOption({"no-store", "Do not record the run in any store."});
     parser.addOption({"records-dir",
                       "Write every candidate's per-input records to DIR/<id>.csv (stage, MACs, latency and energy per "
                       "input), and for an adaptive candidate every stage's answers to DIR/<id>.stages.json for joule whatif.",
@@ -131,6 +138,12 @@ int runOptimize(const QStringList& args)
     if (positional.size() != 1) throw CliError("joule optimize needs exactly one RECIPE.json (see --help)");
 
     const plugin::Recipe recipe = plugin::loadRecipe(positional.front());
+    if (parser.isSet("store") && parser.isSet("no-store")) throw CliError("give --store FILE or --no-store, not both");
+    // Opened (created, migrated, or refused) before any work, so a bad store costs nothing.
+    std::unique_ptr<store::Store> db;
+    if (!parser.isSet("no-store"))
+        db = std::make_unique<store::Store>(parser.isSet("store") ? parser.value("store")
+                                                                  : QFileInfo(recipe.file).absoluteDir().filePath("joule.db"));
     plugin::PluginManager plugins;
 
     g_cancel.store(false);
@@ -149,6 +162,12 @@ int runOptimize(const QStringList& args)
     }
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
+
+    int64_t runId = 0;
+    if (db) {
+        runId = db->addRun(result);
+        std::cerr << "joule optimize: recorded as run " << runId << " in " << db->path().toStdString() << "\n";
+    }
 
     // Exported files by candidate id (each written atomically by saveModel).
     std::map<QString, QStringList> exported;
@@ -193,6 +212,7 @@ int runOptimize(const QStringList& args)
                               {"card", result.cardPath.isEmpty() ? QJsonValue() : QJsonValue(result.cardPath)},
                               {"test", QJsonObject{{"spec", recipe.test.spec},
                                                    {"limit", recipe.test.limit < 0 ? QJsonValue() : QJsonValue(static_cast<qint64>(recipe.test.limit))}}},
+                              {"store", db ? QJsonValue(QJsonObject{{"file", db->path()}, {"run", static_cast<qint64>(runId)}}) : QJsonValue()},
                               {"candidates", list}});
         return 0;
     }

@@ -16,6 +16,9 @@ int runTargets(const QStringList& args);
 int runPlugins(const QStringList& args);
 int runOptimize(const QStringList& args);
 int runWhatif(const QStringList& args);
+int runRuns(const QStringList& args);
+int runPareto(const QStringList& args);
+int runSweep(const QStringList& args);
 } // namespace joule::cli
 
 namespace {
@@ -38,6 +41,9 @@ const std::map<QString, Command>& commands()
         {"plugins", {runPlugins, "list the optimization plugins found, with their parameters or why they are broken"}},
         {"optimize", {runOptimize, "run a recipe: plugin steps, then accuracy and cost of every candidate"}},
         {"whatif", {runWhatif, "an adaptive policy at other thresholds, from stored stage outputs"}},
+        {"sweep", {runSweep, "run a recipe over parameter grids into a store; resumes, shards"}},
+        {"runs", {runRuns, "list, show and export the runs of an experiment store"}},
+        {"pareto", {runPareto, "the Pareto front of every stored candidate over two metrics"}},
     };
     return table;
 }

@@ -146,15 +146,23 @@ private slots:
         QVERIFY(r.err.trimmed().endsWith(errors[0]));   // the last line
     }
 
-    void storeIsNotAnOptionYet()
+    void aStoreThatIsNotOneIsRefusedBeforeAnyWork()
     {
-        // The experiment store is planned; until it exists --store is an unknown option, not a stub.
+        // --store opens the store first: a file that is not a Joule store stops the run at once,
+        // with the file named and left as it was.
         QTemporaryDir dir;
         const QString recipe = writeRecipe(dir, {});
-        const Run r = joule({"optimize", recipe, "--store", dir.filePath("s.db")});
+        QFile notes(dir.filePath("notes.db"));
+        QVERIFY(notes.open(QIODevice::WriteOnly));
+        notes.write("my notes");
+        notes.close();
+        const Run r = joule({"optimize", recipe, "--store", dir.filePath("notes.db")});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("Unknown option 'store'"), qPrintable(r.err));
-        QVERIFY(!QFile::exists(dir.filePath("s.db")));
+        QVERIFY2(r.err.contains(dir.filePath("notes.db")) && r.err.contains("not a Joule store"), qPrintable(r.err));
+        QVERIFY(!r.err.contains("evaluating"));
+        QFile back(dir.filePath("notes.db"));
+        QVERIFY(back.open(QIODevice::ReadOnly));
+        QCOMPARE(back.readAll(), QByteArray("my notes"));
     }
 
     void ctrlCCancelsCleanly()

@@ -1,0 +1,344 @@
+// joule runs list|show|export, joule pareto, joule sweep: the experiment store from the command line.
+#include "cli_common.h"
+
+#include "eval/evaluator.h"
+#include "plugin/plugin_manager.h"
+#include "plugin/recipe_runner.h"
+#include "store/store.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
+namespace joule::cli {
+
+namespace {
+
+std::atomic<bool> g_sweepCancel{false};
+extern "C" void onSweepInterrupt(int)
+{
+    g_sweepCancel.store(true);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+}
+
+QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+
+QJsonObject candidateJson(const store::StoredCandidate& c)
+{
+    return QJsonObject{{"id", static_cast<qint64>(c.id)},
+                       {"run", static_cast<qint64>(c.runId)},
+                       {"candidate", c.cid},
+                       {"label", c.label},
+                       {"plugin", c.plugin.isEmpty() ? QJsonValue() : QJsonValue(c.plugin)},
+                       {"parent", c.parent.isEmpty() ? QJsonValue() : QJsonValue(c.parent)},
+                       {"params", c.params},
+                       {"policy", c.policy},
+                       {"target", c.target},
+                       {"samples", static_cast<qint64>(c.samples)},
+                       {"accuracy", c.accuracy},
+                       {"macs", static_cast<qint64>(c.macs)},
+                       {"latency_ms", c.latencyMs},
+                       {"energy_uj", optionalNumber(c.energyUj)},
+                       {"weight_bytes", static_cast<qint64>(c.weightBytes)},
+                       {"flash_bytes", static_cast<qint64>(c.flashBytes)},
+                       {"arena_bytes", static_cast<qint64>(c.arenaBytes)},
+                       {"fits", c.fits}};
+}
+
+std::unique_ptr<store::Store> openStore(const QCommandLineParser& parser)
+{
+    if (!parser.isSet("store")) throw CliError("--store FILE is required");
+    if (!QFileInfo::exists(parser.value("store")))
+        throw CliError(parser.value("store").toStdString() + ": no such store (joule optimize or joule sweep makes one)");
+    return std::make_unique<store::Store>(parser.value("store"));
+}
+
+// "PLUGIN.KEY=V1,V2,..." -> (plugin, key, values). A value is a number, true/false, or text.
+struct Grid {
+    QString plugin, key;
+    QVariantList values;
+};
+
+Grid parseGrid(const QString& spec)
+{
+    const qsizetype eq = spec.indexOf('='), dot = spec.indexOf('.');
+    if (eq <= 0 || dot <= 0 || dot > eq)
+        throw CliError("--grid " + spec.toStdString() + ": expected PLUGIN.KEY=V1,V2,... (e.g. quantize.calibration=minmax,mse)");
+    Grid g{spec.left(dot), spec.mid(dot + 1, eq - dot - 1), {}};
+    for (const QString& v : spec.mid(eq + 1).split(',', Qt::SkipEmptyParts)) {
+        bool isInt = false, isDouble = false;
+        const qlonglong i = v.toLongLong(&isInt);
+        const double d = v.toDouble(&isDouble);
+        if (isInt) g.values << QVariant(i);
+        else if (isDouble) g.values << QVariant(d);
+        else if (v == "true" || v == "false") g.values << QVariant(v == "true");
+        else g.values << QVariant(v);
+    }
+    if (g.values.isEmpty()) throw CliError("--grid " + spec.toStdString() + ": no values");
+    return g;
+}
+
+QString canonical(const QJsonObject& o) { return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)); }
+
+} // namespace
+
+int runRuns(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription("The runs of an experiment store: list them, show one run's candidates, or export a "
+                                     "candidate's per-input records.\n  joule runs list --store FILE [--json|--csv]\n"
+                                     "  joule runs show RUN --store FILE [--json]\n  joule runs export CANDIDATE --store FILE --csv");
+    parser.addPositionalArgument("action", "list, show RUN or export CANDIDATE (the store-wide candidate id).");
+    parser.addOption({"store", "The experiment store.", "FILE"});
+    parser.addOption({"json", "Print one JSON document on stdout."});
+    parser.addOption({"csv", "Print CSV on stdout."});
+    parseOrExit(parser, args);
+    const QStringList pos = parser.positionalArguments();
+    if (pos.isEmpty()) throw CliError("give list, show RUN or export CANDIDATE (see --help)");
+    const QString action = pos.front();
+    const auto db = openStore(parser);
+    auto idArgument = [&]() -> int64_t {
+        bool ok = false;
+        const qlonglong id = pos.size() == 2 ? pos[1].toLongLong(&ok) : 0;
+        if (!ok || id < 1) throw CliError("joule runs " + action.toStdString() + " needs one id (a positive integer)");
+        return id;
+    };
+    if (action == "list") {
+        if (pos.size() != 1) throw CliError("joule runs list takes no further argument");
+        const auto candidates = db->candidates();
+        if (parser.isSet("json")) {
+            QJsonArray runs;
+            for (const auto& r : db->runs()) {
+                QJsonArray cs;
+                for (const auto& c : candidates) if (c.runId == r.id) cs.append(candidateJson(c));
+                runs.append(QJsonObject{{"id", static_cast<qint64>(r.id)}, {"recipe", r.recipe}, {"name", r.name}, {"target", r.target},
+                                        {"finished_at", r.finishedAt}, {"point", r.pointKey.isEmpty() ? QJsonValue() : QJsonValue(r.point)},
+                                        {"candidates", cs}});
+            }
+            printJson(QJsonObject{{"store", db->path()}, {"schema_version", db->schemaVersion()}, {"runs", runs}});
+            return 0;
+        }
+        if (parser.isSet("csv")) {
+            std::printf("run,candidate_id,candidate,plugin,label,target,accuracy,macs,latency_ms,energy_uj,weight_bytes,flash_bytes,arena_bytes,fits\n");
+            for (const auto& c : candidates) {
+                QString label = c.label;
+                label.replace('"', "\"\"");
+                std::printf("%lld,%lld,%s,%s,\"%s\",%s,%.6f,%lld,%.6g,%s,%lld,%lld,%lld,%d\n", static_cast<long long>(c.runId),
+                            static_cast<long long>(c.id), qPrintable(c.cid), qPrintable(c.plugin), qPrintable(label), qPrintable(c.target),
+                            c.accuracy, static_cast<long long>(c.macs), c.latencyMs,
+                            c.energyUj ? QByteArray::number(*c.energyUj, 'g', 8).constData() : "", static_cast<long long>(c.weightBytes),
+                            static_cast<long long>(c.flashBytes), static_cast<long long>(c.arenaBytes), c.fits ? 1 : 0);
+            }
+            return 0;
+        }
+        std::printf("%-5s %-28s %-11s %-24s %s\n", "run", "recipe", "target", "finished (UTC)", "candidates / point");
+        for (const auto& r : db->runs())
+            std::printf("%-5lld %-28.28s %-11s %-24.24s %lld%s\n", static_cast<long long>(r.id), qPrintable(r.name), qPrintable(r.target),
+                        qPrintable(r.finishedAt), static_cast<long long>(r.candidates),
+                        r.pointKey.isEmpty() ? "" : qPrintable("  " + canonical(r.point)));
+        return 0;
+    }
+    if (action == "show") {
+        const int64_t id = idArgument();
+        const auto candidates = db->candidates(id);
+        if (candidates.empty()) throw CliError(db->path().toStdString() + ": no run " + std::to_string(id));
+        if (parser.isSet("json")) {
+            QJsonArray cs;
+            for (const auto& c : candidates) cs.append(candidateJson(c));
+            printJson(QJsonObject{{"store", db->path()}, {"run", static_cast<qint64>(id)}, {"candidates", cs}});
+            return 0;
+        }
+        std::printf("%-6s %-9s %-12s %9s %11s %11s %12s  %s\n", "id", "candidate", "plugin", "accuracy", "latency_ms", "energy_uj",
+                    "weight_B", "label");
+        for (const auto& c : candidates)
+            std::printf("%-6lld %-9s %-12s %8.2f%% %11.3f %11s %12lld  %s\n", static_cast<long long>(c.id), qPrintable(c.cid),
+                        c.plugin.isEmpty() ? "-" : qPrintable(c.plugin), 100 * c.accuracy, c.latencyMs, energyText(c.energyUj).c_str(),
+                        static_cast<long long>(c.weightBytes), qPrintable(c.label));
+        return 0;
+    }
+    if (action == "export") {
+        const int64_t id = idArgument();
+        if (!parser.isSet("csv")) throw CliError("joule runs export writes the records as CSV: add --csv");
+        eval::EvalResult r;
+        r.records = db->records(id);
+        if (r.records.empty()) throw CliError(db->path().toStdString() + ": no records for candidate " + std::to_string(id));
+        std::printf("index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,latency_ms,energy_uj\n");
+        for (const auto& rec : r.records)
+            std::printf("%lld,%lld,%lld,%d,%.6f,%.6f,%.6f,%d,%lld,%s,%s\n", static_cast<long long>(rec.index), static_cast<long long>(rec.label),
+                        static_cast<long long>(rec.prediction), rec.correct ? 1 : 0, rec.top1Probability, rec.margin, rec.entropy, rec.stage,
+                        static_cast<long long>(rec.macs), rec.latencyMs ? QByteArray::number(*rec.latencyMs, 'g', 6).constData() : "",
+                        rec.energyUj ? QByteArray::number(*rec.energyUj, 'g', 6).constData() : "");
+        return 0;
+    }
+    throw CliError("unknown action '" + action.toStdString() + "' (list, show or export)");
+}
+
+int runPareto(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription("The Pareto front of every stored candidate over two metrics (accuracy, energy_uj, latency_ms, "
+                                     "macs, weight_bytes, flash_bytes, arena_bytes). By default accuracy is maximized and the "
+                                     "others minimized.");
+    parser.addOption({"store", "The experiment store.", "FILE"});
+    parser.addOption({"x", "First metric (default energy_uj).", "METRIC"});
+    parser.addOption({"y", "Second metric (default accuracy).", "METRIC"});
+    parser.addOption({"minimize", "Minimize this metric.", "METRIC"});
+    parser.addOption({"maximize", "Maximize this metric.", "METRIC"});
+    parser.addOption({"json", "Print one JSON document on stdout."});
+    parseOrExit(parser, args);
+    const QString x = parser.isSet("x") ? parser.value("x") : "energy_uj", y = parser.isSet("y") ? parser.value("y") : "accuracy";
+    auto maximized = [&](const QString& m) {
+        if (parser.values("maximize").contains(m)) return true;
+        if (parser.values("minimize").contains(m)) return false;
+        return m == "accuracy";
+    };
+    for (const QString& m : parser.values("minimize") + parser.values("maximize"))
+        if (m != x && m != y) throw CliError("--minimize/--maximize " + m.toStdString() + ": not one of --x and --y");
+    const auto db = openStore(parser);
+    struct Point {
+        store::StoredCandidate c;
+        double x, y;
+    };
+    std::vector<Point> points;
+    for (auto& c : db->candidates()) {
+        std::optional<double> vx, vy;
+        try {
+            vx = c.metric(x);
+            vy = c.metric(y);
+        } catch (const store::StoreError& e) {
+            throw CliError(std::string("--x/--y: ") + e.what());
+        }
+        if (!vx || !vy) continue;   // e.g. no energy on a measured target
+        // Signs so that both are minimized.
+        points.push_back({std::move(c), maximized(x) ? -*vx : *vx, maximized(y) ? -*vy : *vy});
+    }
+    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+    std::vector<const Point*> front;
+    double bestY = std::numeric_limits<double>::infinity();
+    for (const Point& p : points)
+        if (p.y < bestY) {
+            bestY = p.y;
+            front.push_back(&p);
+        }
+    if (parser.isSet("json")) {
+        QJsonArray list;
+        for (const Point* p : front) list.append(candidateJson(p->c));
+        printJson(QJsonObject{{"store", db->path()}, {"x", x}, {"y", y}, {"maximize_x", maximized(x)}, {"maximize_y", maximized(y)},
+                              {"candidates", static_cast<qint64>(points.size())}, {"front", list}});
+        return 0;
+    }
+    std::printf("Pareto front of %zu candidates: %s (%s) against %s (%s)\n", points.size(), qPrintable(x), maximized(x) ? "max" : "min",
+                qPrintable(y), maximized(y) ? "max" : "min");
+    std::printf("  %-6s %-5s %-9s %14s %14s  %s\n", "id", "run", "candidate", qPrintable(x), qPrintable(y), "label");
+    for (const Point* p : front)
+        std::printf("  %-6lld %-5lld %-9s %14.6g %14.6g  %s\n", static_cast<long long>(p->c.id), static_cast<long long>(p->c.runId),
+                    qPrintable(p->c.cid), maximized(x) ? -p->x : p->x, maximized(y) ? -p->y : p->y, qPrintable(p->c.label));
+    return 0;
+}
+
+int runSweep(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Runs a recipe over the product of parameter grids and records every point in the store, one transaction per "
+        "point. Running it again resumes: points the store already has are skipped. --shard I/N runs every N-th point "
+        "from the I-th (0-based), for spreading a sweep over a cluster (one store per shard; joule store merge joins them).");
+    parser.addPositionalArgument("recipe", "The recipe JSON file.");
+    parser.addOption({"grid", "PLUGIN.KEY=V1,V2,... (repeat for a product), e.g. quantize.calibration=minmax,mse.", "SPEC"});
+    parser.addOption({"random", "Run N points drawn from the product (seeded by --seed) instead of all.", "N"});
+    parser.addOption({"seed", "Seed of --random (default 1).", "S"});
+    parser.addOption({"shard", "Run share I of N (I from 0).", "I/N"});
+    parser.addOption({"store", "The experiment store (created if missing).", "FILE"});
+    parseOrExit(parser, args);
+    if (parser.positionalArguments().size() != 1) throw CliError("give exactly one RECIPE.json (see --help)");
+    if (!parser.isSet("store")) throw CliError("--store FILE is required");
+    if (parser.values("grid").isEmpty()) throw CliError("give at least one --grid PLUGIN.KEY=V1,V2,...");
+    plugin::Recipe recipe = plugin::loadRecipe(parser.positionalArguments().front());
+    std::vector<Grid> grids;
+    for (const QString& g : parser.values("grid")) {
+        grids.push_back(parseGrid(g));
+        bool found = false;
+        for (const auto& s : recipe.steps) found = found || s.plugin == grids.back().plugin;
+        if (!found) throw CliError("--grid " + g.toStdString() + ": the recipe has no step of plugin '" + grids.back().plugin.toStdString() + "'");
+    }
+    int shard = 0, shards = 1;
+    if (parser.isSet("shard")) {
+        const QStringList p = parser.value("shard").split('/');
+        bool a = false, b = false;
+        if (p.size() == 2) {
+            shard = p[0].toInt(&a);
+            shards = p[1].toInt(&b);
+        }
+        if (!a || !b || shards < 1 || shard < 0 || shard >= shards)
+            throw CliError("--shard must be I/N with 0 <= I < N, got '" + parser.value("shard").toStdString() + "'");
+    }
+    // Every point of the product, in a fixed order (the last grid varies fastest).
+    std::vector<QJsonObject> points{QJsonObject{}};
+    for (const Grid& g : grids) {
+        std::vector<QJsonObject> next;
+        for (const QJsonObject& p : points)
+            for (const QVariant& v : g.values) {
+                QJsonObject q = p;
+                q[g.plugin + "." + g.key] = QJsonValue::fromVariant(v);
+                next.push_back(q);
+            }
+        points = std::move(next);
+    }
+    if (parser.isSet("random")) {
+        const int n = positiveIntOption(parser, "random", 1);
+        std::mt19937 rng(static_cast<unsigned>(nonNegativeIntOption(parser, "seed", 1)));
+        std::shuffle(points.begin(), points.end(), rng);
+        if (static_cast<size_t>(n) < points.size()) points.resize(static_cast<size_t>(n));
+    }
+    QFile recipeFile(recipe.file);
+    const QByteArray recipeBytes = recipeFile.open(QIODevice::ReadOnly) ? recipeFile.readAll() : QByteArray();
+    const QString recipeHash = QString::fromLatin1(QCryptographicHash::hash(recipeBytes, QCryptographicHash::Sha256).toHex());
+
+    store::Store db(parser.value("store"));
+    plugin::PluginManager plugins;
+    g_sweepCancel.store(false);
+    std::signal(SIGINT, onSweepInterrupt);
+    std::signal(SIGTERM, onSweepInterrupt);
+    int ran = 0, skipped = 0;
+    for (size_t i = 0; i < points.size(); ++i) {
+        if (static_cast<int>(i % static_cast<size_t>(shards)) != shard) continue;
+        const QJsonObject& point = points[i];
+        const QString key = recipeHash.left(16) + ":" + canonical(point);
+        if (db.hasPoint(key)) {
+            ++skipped;
+            continue;
+        }
+        plugin::Recipe r = recipe;
+        for (auto it = point.begin(); it != point.end(); ++it) {
+            const QString plugin = it.key().section('.', 0, 0), param = it.key().section('.', 1);
+            for (auto& s : r.steps)
+                if (s.plugin == plugin) s.params[param] = it.value().toVariant();
+        }
+        std::cerr << "joule sweep: point " << (i + 1) << "/" << points.size() << " " << canonical(point).toStdString() << "\n";
+        plugin::OptimizeResult result;
+        try {
+            result = plugin::runRecipe(r, plugins, {.cancel = &g_sweepCancel});
+        } catch (const eval::Cancelled&) {
+            std::cerr << "joule sweep: cancelled; " << ran << " points recorded, run it again to resume\n";
+            return 130;
+        }
+        db.addRun(result, key, point);
+        ++ran;
+    }
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    std::cerr << "joule sweep: " << ran << " points run, " << skipped << " already in " << db.path().toStdString() << "\n";
+    return 0;
+}
+
+} // namespace joule::cli
