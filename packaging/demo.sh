@@ -2,7 +2,7 @@
 # The main job, for `make demo`: what each reference model is, how accurate it is on the real
 # Fashion-MNIST test set, measured by our own engine, and what int8 quantization does to ResNet-8
 # (accuracy, estimated latency and energy on a board, measured speed here), and what adaptive inference
-# (a big/little cascade, early exits) saves per input.
+# (a big/little cascade, early exits) saves per input, and a sweep recorded in the experiment store.
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,3 +53,13 @@ for r in fmnist_cascade fmnist_cascade_int8 fmnist_early_exit; do
   echo "-- $r"
   "$joule" optimize "$here/resources/recipes/$r.json" 2>/dev/null
 done
+
+echo
+echo "== A sweep into the experiment store: DS-CNN int8, calibration x weight granularity (8 points),"
+echo "   every point one transaction in a SQLite store; then the Pareto front of accuracy against energy"
+store_dir=$(mktemp -d)
+"$joule" sweep "$here/resources/recipes/fmnist_dscnn_sweep.json" --store "$store_dir/joule.db" \
+  --grid quantize.calibration=minmax,percentile,entropy,mse --grid quantize.weights=per_channel,per_tensor 2>/dev/null
+"$joule" runs list --store "$store_dir/joule.db"
+"$joule" pareto --store "$store_dir/joule.db" --x energy_uj --y accuracy
+rm -rf "$store_dir"

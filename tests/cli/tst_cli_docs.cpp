@@ -48,7 +48,8 @@ std::map<QString, QJsonObject> documentedContracts(QString* error)
 bool keyedByData(const QString& path)
 {
     static const QStringList paths = {".integer_ops", ".mapping.layers_on_cluster", ".mapping.all_on_cluster",
-                                      ".candidates[].params", ".candidates[].notes"};
+                                      ".candidates[].params", ".candidates[].notes", ".runs[].candidates[].params",
+                                      ".front[].params", ".runs[].point"};
     return paths.contains(path);
 }
 
@@ -172,6 +173,9 @@ private slots:
                                             << QStringList{"optimize", "CASCADE", "--records-dir", "RECORDS", "--json"};
         QTest::newRow("whatif") << "whatif" << joule << QStringList{"whatif", "STAGES", "--thresholds", "0.9", "--json"};
         QTest::newRow("whatif-sweep") << "whatif-sweep" << joule << QStringList{"whatif", "STAGES", "--sweep", "100", "--json"};
+        QTest::newRow("runs-list") << "runs-list" << joule << QStringList{"runs", "list", "--store", "STORE", "--json"};
+        QTest::newRow("runs-show") << "runs-show" << joule << QStringList{"runs", "show", "1", "--store", "STORE", "--json"};
+        QTest::newRow("pareto") << "pareto" << joule << QStringList{"pareto", "--store", "STORE", "--json"};
         QTest::newRow("conformance") << "conformance" << conformance
                                      << QStringList{"/usr/share/libonnx-testdata/data/node/test_relu", "--json"};
     }
@@ -186,6 +190,7 @@ private slots:
             if (a == "EXPORT") a = tmp_.filePath("export");
             if (a == "RECORDS") a = tmp_.filePath("records");
             if (a == "STAGES") a = tmp_.filePath("records/c1.stages.json");   // written by the cascade row
+            if (a == "STORE") a = tmp_.filePath("joule.db");   // the optimize rows record their runs next to their recipes
         }
         QVERIFY2(docs_.count(contract), qPrintable("docs/architecture.md has no <!-- contract: " + contract + " --> block"));
         QString error;
