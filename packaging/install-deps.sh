@@ -12,6 +12,7 @@ packages=(
   libeigen3-dev libstb-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   dataset-fashion-mnist libonnx-testdata
   xvfb xauth python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  slurm-wlm munge
   nodejs npm
 )
 

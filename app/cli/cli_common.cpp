@@ -24,9 +24,11 @@ Graph loadModelOrThrow(const QString& path)
     return onnx::loadModel(path.toStdString());
 }
 
-void printJson(const QJsonObject& doc)
+void printJson(const QJsonObject& doc, bool compact)
 {
-    std::cout << QJsonDocument(doc).toJson(QJsonDocument::Indented).toStdString();
+    const QByteArray text = QJsonDocument(doc).toJson(compact ? QJsonDocument::Compact : QJsonDocument::Indented);
+    std::cout.write(text.constData(), text.size());
+    if (compact) std::cout << "\n";
     std::cout.flush();
 }
 

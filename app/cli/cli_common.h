@@ -29,8 +29,8 @@ void parseOrExit(QCommandLineParser& parser, const QStringList& args);
 // Loads and checks a model; errors name the file.
 Graph loadModelOrThrow(const QString& path);
 
-// Prints one JSON document on stdout.
-void printJson(const QJsonObject& doc);
+// Prints one JSON document on stdout (indented; compact for large listings).
+void printJson(const QJsonObject& doc, bool compact = false);
 
 QJsonArray shapeToJson(const Shape& shape);
 // "float32" etc.

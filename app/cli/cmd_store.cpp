@@ -11,12 +11,14 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QLocale>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <random>
 
 namespace joule::cli {
@@ -35,14 +37,12 @@ QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValu
 
 QJsonObject candidateJson(const store::StoredCandidate& c)
 {
-    return QJsonObject{{"id", static_cast<qint64>(c.id)},
+    QJsonObject o{{"id", static_cast<qint64>(c.id)},
                        {"run", static_cast<qint64>(c.runId)},
                        {"candidate", c.cid},
                        {"label", c.label},
                        {"plugin", c.plugin.isEmpty() ? QJsonValue() : QJsonValue(c.plugin)},
                        {"parent", c.parent.isEmpty() ? QJsonValue() : QJsonValue(c.parent)},
-                       {"params", c.params},
-                       {"policy", c.policy},
                        {"target", c.target},
                        {"samples", static_cast<qint64>(c.samples)},
                        {"accuracy", c.accuracy},
@@ -53,6 +53,9 @@ QJsonObject candidateJson(const store::StoredCandidate& c)
                        {"flash_bytes", static_cast<qint64>(c.flashBytes)},
                        {"arena_bytes", static_cast<qint64>(c.arenaBytes)},
                        {"fits", c.fits}};
+    o["params"] = c.params;
+    o["policy"] = c.policy;
+    return o;
 }
 
 std::unique_ptr<store::Store> openStore(const QCommandLineParser& parser)
@@ -90,6 +93,70 @@ Grid parseGrid(const QString& spec)
 
 QString canonical(const QJsonObject& o) { return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)); }
 
+// `joule runs list --json` over a large store is written as text directly: building one QJsonObject
+// per candidate first took most of the time of listing 10,000 runs. The output is the same document
+// (tst_cli_docs parses it and compares its keys with the contract).
+class ListingWriter {
+public:
+    void key(const char* k)
+    {
+        separator();
+        out_ += '"';
+        out_ += k;
+        out_ += "\":";
+        fresh_ = true;
+    }
+    void string(const QString& s)
+    {
+        separator();
+        out_ += '"';
+        for (char c : s.toUtf8()) {
+            if (c == '"' || c == '\\') {
+                out_ += '\\';
+                out_ += c;
+            } else if (static_cast<unsigned char>(c) < 0x20) {
+                char esc[8];
+                std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned char>(c));
+                out_ += esc;
+            } else {
+                out_ += c;
+            }
+        }
+        out_ += '"';
+    }
+    void stringOrNull(const QString& s) { s.isEmpty() ? raw("null") : string(s); }
+    void number(int64_t v) { raw(QByteArray::number(static_cast<qint64>(v))); }
+    void number(double v) { raw(QByteArray::number(v, 'g', QLocale::FloatingPointShortest)); }
+    void number(const std::optional<double>& v) { v ? number(*v) : raw("null"); }
+    void boolean(bool v) { raw(v ? "true" : "false"); }
+    void raw(const QByteArray& json)
+    {
+        separator();
+        out_ += json;
+    }
+    void open(char c)
+    {
+        separator();
+        out_ += c;
+        fresh_ = true;
+    }
+    void close(char c)
+    {
+        out_ += c;
+        fresh_ = false;
+    }
+    const QByteArray& text() const { return out_; }
+
+private:
+    void separator()
+    {
+        if (!fresh_) out_ += ',';
+        fresh_ = false;
+    }
+    QByteArray out_;
+    bool fresh_ = true;
+};
+
 } // namespace
 
 int runRuns(const QStringList& args)
@@ -115,17 +182,61 @@ int runRuns(const QStringList& args)
     };
     if (action == "list") {
         if (pos.size() != 1) throw CliError("joule runs list takes no further argument");
-        const auto candidates = db->candidates();
+        const auto candidates = db->candidates(std::nullopt, false);
         if (parser.isSet("json")) {
-            QJsonArray runs;
+            ListingWriter w;
+            w.open('{');
+            w.key("store");
+            w.string(db->path());
+            w.key("schema_version");
+            w.number(static_cast<int64_t>(db->schemaVersion()));
+            w.key("runs");
+            w.open('[');
+            size_t next = 0;   // candidates are ordered by id, so by run too
             for (const auto& r : db->runs()) {
-                QJsonArray cs;
-                for (const auto& c : candidates) if (c.runId == r.id) cs.append(candidateJson(c));
-                runs.append(QJsonObject{{"id", static_cast<qint64>(r.id)}, {"recipe", r.recipe}, {"name", r.name}, {"target", r.target},
-                                        {"finished_at", r.finishedAt}, {"point", r.pointKey.isEmpty() ? QJsonValue() : QJsonValue(r.point)},
-                                        {"candidates", cs}});
+                w.open('{');
+                w.key("id");
+                w.number(r.id);
+                w.key("recipe");
+                w.string(r.recipe);
+                w.key("name");
+                w.string(r.name);
+                w.key("target");
+                w.string(r.target);
+                w.key("finished_at");
+                w.string(r.finishedAt);
+                w.key("point");
+                w.raw(r.pointKey.isEmpty() ? QByteArray("null") : QJsonDocument(r.point).toJson(QJsonDocument::Compact));
+                w.key("candidates");
+                w.open('[');
+                for (; next < candidates.size() && candidates[next].runId == r.id; ++next) {
+                    const auto& c = candidates[next];
+                    w.open('{');
+                    w.key("id"); w.number(c.id);
+                    w.key("run"); w.number(c.runId);
+                    w.key("candidate"); w.string(c.cid);
+                    w.key("label"); w.string(c.label);
+                    w.key("plugin"); w.stringOrNull(c.plugin);
+                    w.key("parent"); w.stringOrNull(c.parent);
+                    w.key("target"); w.string(c.target);
+                    w.key("samples"); w.number(c.samples);
+                    w.key("accuracy"); w.number(c.accuracy);
+                    w.key("macs"); w.number(c.macs);
+                    w.key("latency_ms"); w.number(c.latencyMs);
+                    w.key("energy_uj"); w.number(c.energyUj);
+                    w.key("weight_bytes"); w.number(c.weightBytes);
+                    w.key("flash_bytes"); w.number(c.flashBytes);
+                    w.key("arena_bytes"); w.number(c.arenaBytes);
+                    w.key("fits"); w.boolean(c.fits);
+                    w.close('}');
+                }
+                w.close(']');
+                w.close('}');
             }
-            printJson(QJsonObject{{"store", db->path()}, {"schema_version", db->schemaVersion()}, {"runs", runs}});
+            w.close(']');
+            w.close('}');
+            std::fwrite(w.text().constData(), 1, static_cast<size_t>(w.text().size()), stdout);
+            std::fputc('\n', stdout);
             return 0;
         }
         if (parser.isSet("csv")) {
@@ -183,6 +294,32 @@ int runRuns(const QStringList& args)
     throw CliError("unknown action '" + action.toStdString() + "' (list, show or export)");
 }
 
+int runStoreCommand(const QStringList& args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription("joule store merge A.db B.db ... --into C.db: copies every run of A, B, ... that C lacks into "
+                                     "C (created if missing), one transaction per store; a sweep point or run C already has is "
+                                     "skipped, so merging twice adds nothing.");
+    parser.addPositionalArgument("merge", "The action (merge), then the stores to merge from.");
+    parser.addOption({"into", "The store to merge into.", "FILE"});
+    parseOrExit(parser, args);
+    const QStringList pos = parser.positionalArguments();
+    if (pos.isEmpty() || pos.front() != "merge") throw CliError("the store action is merge (see --help)");
+    if (pos.size() < 2) throw CliError("joule store merge needs at least one store to merge from");
+    if (!parser.isSet("into")) throw CliError("--into FILE is required");
+    for (qsizetype i = 1; i < pos.size(); ++i)
+        if (!QFileInfo::exists(pos[i])) throw CliError(pos[i].toStdString() + ": no such store");
+    store::Store into(parser.value("into"));
+    for (qsizetype i = 1; i < pos.size(); ++i) {
+        if (QFileInfo(pos[i]).canonicalFilePath() == QFileInfo(into.path()).canonicalFilePath())
+            throw CliError(pos[i].toStdString() + ": is the store merged into");
+        const auto [added, skipped] = into.mergeFrom(pos[i]);
+        std::cerr << "joule store merge: " << pos[i].toStdString() << ": " << added << " runs added, " << skipped << " already in "
+                  << into.path().toStdString() << "\n";
+    }
+    return 0;
+}
+
 int runPareto(const QStringList& args)
 {
     QCommandLineParser parser;
@@ -206,33 +343,30 @@ int runPareto(const QStringList& args)
         if (m != x && m != y) throw CliError("--minimize/--maximize " + m.toStdString() + ": not one of --x and --y");
     const auto db = openStore(parser);
     struct Point {
-        store::StoredCandidate c;
-        double x, y;
+        int64_t id;
+        double x, y;   // signed so that both are minimized
     };
     std::vector<Point> points;
-    for (auto& c : db->candidates()) {
-        std::optional<double> vx, vy;
-        try {
-            vx = c.metric(x);
-            vy = c.metric(y);
-        } catch (const store::StoreError& e) {
-            throw CliError(std::string("--x/--y: ") + e.what());
-        }
-        if (!vx || !vy) continue;   // e.g. no energy on a measured target
-        // Signs so that both are minimized.
-        points.push_back({std::move(c), maximized(x) ? -*vx : *vx, maximized(y) ? -*vy : *vy});
+    try {
+        // Candidates without a value of a metric (no energy on a measured target) are left out.
+        for (const auto& [id, vx, vy] : db->metricPairs(x, y)) points.push_back({id, maximized(x) ? -vx : vx, maximized(y) ? -vy : vy});
+    } catch (const store::StoreError& e) {
+        throw CliError(std::string("--x/--y: ") + e.what());
     }
     std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+    std::vector<int64_t> frontIds;
     std::vector<const Point*> front;
     double bestY = std::numeric_limits<double>::infinity();
     for (const Point& p : points)
         if (p.y < bestY) {
             bestY = p.y;
             front.push_back(&p);
+            frontIds.push_back(p.id);
         }
+    const std::vector<store::StoredCandidate> frontCandidates = db->candidatesById(frontIds);
     if (parser.isSet("json")) {
         QJsonArray list;
-        for (const Point* p : front) list.append(candidateJson(p->c));
+        for (const auto& c : frontCandidates) list.append(candidateJson(c));
         printJson(QJsonObject{{"store", db->path()}, {"x", x}, {"y", y}, {"maximize_x", maximized(x)}, {"maximize_y", maximized(y)},
                               {"candidates", static_cast<qint64>(points.size())}, {"front", list}});
         return 0;
@@ -240,9 +374,12 @@ int runPareto(const QStringList& args)
     std::printf("Pareto front of %zu candidates: %s (%s) against %s (%s)\n", points.size(), qPrintable(x), maximized(x) ? "max" : "min",
                 qPrintable(y), maximized(y) ? "max" : "min");
     std::printf("  %-6s %-5s %-9s %14s %14s  %s\n", "id", "run", "candidate", qPrintable(x), qPrintable(y), "label");
-    for (const Point* p : front)
-        std::printf("  %-6lld %-5lld %-9s %14.6g %14.6g  %s\n", static_cast<long long>(p->c.id), static_cast<long long>(p->c.runId),
-                    qPrintable(p->c.cid), maximized(x) ? -p->x : p->x, maximized(y) ? -p->y : p->y, qPrintable(p->c.label));
+    for (size_t k = 0; k < front.size(); ++k) {
+        const Point* p = front[k];
+        const store::StoredCandidate& c = frontCandidates[k];
+        std::printf("  %-6lld %-5lld %-9s %14.6g %14.6g  %s\n", static_cast<long long>(c.id), static_cast<long long>(c.runId),
+                    qPrintable(c.cid), maximized(x) ? -p->x : p->x, maximized(y) ? -p->y : p->y, qPrintable(c.label));
+    }
     return 0;
 }
 

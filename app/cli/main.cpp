@@ -19,6 +19,7 @@ int runWhatif(const QStringList& args);
 int runRuns(const QStringList& args);
 int runPareto(const QStringList& args);
 int runSweep(const QStringList& args);
+int runStoreCommand(const QStringList& args);
 } // namespace joule::cli
 
 namespace {
@@ -44,6 +45,7 @@ const std::map<QString, Command>& commands()
         {"sweep", {runSweep, "run a recipe over parameter grids into a store; resumes, shards"}},
         {"runs", {runRuns, "list, show and export the runs of an experiment store"}},
         {"pareto", {runPareto, "the Pareto front of every stored candidate over two metrics"}},
+        {"store", {runStoreCommand, "merge experiment stores (the shards of a sweep) into one"}},
     };
     return table;
 }

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace joule::store {
@@ -130,6 +131,7 @@ public:
         const QByteArray u = v.toUtf8();
         return check(sqlite3_bind_text(s_, i, u.constData(), static_cast<int>(u.size()), SQLITE_TRANSIENT));
     }
+    Statement& bindNull(int i) { return check(sqlite3_bind_null(s_, i)); }
     Statement& bindNullable(int i, const QString& v) { return v.isEmpty() ? check(sqlite3_bind_null(s_, i)) : bind(i, v); }
     Statement& bindBlob(int i, const std::string& v)
     {
@@ -375,14 +377,53 @@ std::vector<RunSummary> Store::runs() const
     return out;
 }
 
-std::vector<StoredCandidate> Store::candidates(std::optional<int64_t> runId) const
+namespace {
+
+const char* const kCandidateColumns =
+    "SELECT c.id, c.run_id, c.cid, c.label, COALESCE(c.plugin, ''), COALESCE(c.parent, ''), c.params, c.policy, "
+    "e.target, e.samples, e.accuracy, e.macs, e.latency_ms, e.energy_uj, e.weight_bytes, e.flash_bytes, "
+    "e.arena_bytes, e.fits, c.graphs FROM candidates c JOIN evaluations e ON e.candidate_id = c.id ";
+
+void readCandidates(Statement& s, bool details, std::vector<StoredCandidate>& out);
+
+} // namespace
+
+std::vector<StoredCandidate> Store::candidatesById(const std::vector<int64_t>& ids) const
 {
-    Statement s(db_, "SELECT c.id, c.run_id, c.cid, c.label, COALESCE(c.plugin, ''), COALESCE(c.parent, ''), c.params, c.policy, "
-                     "e.target, e.samples, e.accuracy, e.macs, e.latency_ms, e.energy_uj, e.weight_bytes, e.flash_bytes, "
-                     "e.arena_bytes, e.fits, c.graphs FROM candidates c JOIN evaluations e ON e.candidate_id = c.id "
-                     "WHERE ?1 IS NULL OR c.run_id = ?1 ORDER BY c.id");
+    std::vector<StoredCandidate> out;
+    for (int64_t id : ids) {
+        Statement s(db_, (std::string(kCandidateColumns) + "WHERE c.id = ?1").c_str());
+        s.bind(1, id);
+        readCandidates(s, true, out);
+    }
+    return out;
+}
+
+std::vector<std::tuple<int64_t, double, double>> Store::metricPairs(const QString& x, const QString& y) const
+{
+    for (const QString& m : {x, y})
+        if (std::find(metricNames().begin(), metricNames().end(), m) == metricNames().end()) StoredCandidate{}.metric(m);   // throws naming it
+    const std::string sql = "SELECT candidate_id, " + x.toStdString() + ", " + y.toStdString() + " FROM evaluations WHERE " +
+                            x.toStdString() + " IS NOT NULL AND " + y.toStdString() + " IS NOT NULL ORDER BY candidate_id";
+    Statement s(db_, sql.c_str());
+    std::vector<std::tuple<int64_t, double, double>> out;
+    while (s.step()) out.emplace_back(s.integer(0), s.real(1), s.real(2));
+    return out;
+}
+
+std::vector<StoredCandidate> Store::candidates(std::optional<int64_t> runId, bool details) const
+{
+    Statement s(db_, (std::string(kCandidateColumns) + "WHERE ?1 IS NULL OR c.run_id = ?1 ORDER BY c.id").c_str());
     if (runId) s.bind(1, *runId);
     std::vector<StoredCandidate> out;
+    readCandidates(s, details, out);
+    return out;
+}
+
+namespace {
+
+void readCandidates(Statement& s, bool details, std::vector<StoredCandidate>& out)
+{
     while (s.step()) {
         StoredCandidate c;
         c.id = s.integer(0);
@@ -391,8 +432,11 @@ std::vector<StoredCandidate> Store::candidates(std::optional<int64_t> runId) con
         c.label = s.text(3);
         c.plugin = s.text(4);
         c.parent = s.text(5);
-        c.params = object(s.text(6));
-        c.policy = object(s.text(7));
+        if (details) {
+            c.params = object(s.text(6));
+            c.policy = object(s.text(7));
+            for (const auto& h : QJsonDocument::fromJson(s.text(18).toUtf8()).array()) c.graphHashes.push_back(h.toString());
+        }
         c.target = s.text(8);
         c.samples = s.integer(9);
         c.accuracy = s.real(10);
@@ -403,11 +447,11 @@ std::vector<StoredCandidate> Store::candidates(std::optional<int64_t> runId) con
         c.flashBytes = s.integer(15);
         c.arenaBytes = s.integer(16);
         c.fits = s.integer(17) != 0;
-        for (const auto& h : QJsonDocument::fromJson(s.text(18).toUtf8()).array()) c.graphHashes.push_back(h.toString());
         out.push_back(std::move(c));
     }
-    return out;
 }
+
+} // namespace
 
 std::vector<eval::InputRecord> Store::records(int64_t candidateId) const
 {
@@ -431,6 +475,83 @@ std::vector<eval::InputRecord> Store::records(int64_t candidateId) const
         out.push_back(r);
     }
     return out;
+}
+
+std::pair<int64_t, int64_t> Store::mergeFrom(const QString& other)
+{
+    { Store check(other); }   // refuses what is not a store, migrates an older one
+    Statement attach(db_, "ATTACH DATABASE ? AS src");
+    attach.bind(1, other);
+    attach.run();
+    int64_t added = 0, skipped = 0;
+    try {
+        exec("BEGIN IMMEDIATE");
+        exec("INSERT OR IGNORE INTO main.blobs SELECT sha256, bytes FROM src.blobs");
+        Statement runs(db_, "SELECT r.id, r.point_key, r.recipe_json, r.finished_at, m.path, m.sha256, m.bytes, d.spec, d.first, d.count, "
+                            "d.labels_sha256 FROM src.runs r JOIN src.models m ON m.id = r.model_id "
+                            "JOIN src.datasets d ON d.id = r.test_dataset_id ORDER BY r.id");
+        Statement known(db_, "SELECT 1 FROM main.runs WHERE (?1 IS NOT NULL AND point_key = ?1) OR "
+                             "(?1 IS NULL AND point_key IS NULL AND recipe_json = ?2 AND finished_at = ?3)");
+        Statement model(db_, "INSERT INTO main.models (path, sha256, bytes) VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET path = path RETURNING id");
+        Statement dataset(db_, "INSERT INTO main.datasets (spec, first, count, labels_sha256) VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT DO UPDATE SET spec = spec RETURNING id");
+        Statement run(db_, "INSERT INTO main.runs (recipe, name, recipe_json, model_id, test_dataset_id, target, finished_at, point_key, point) "
+                           "SELECT recipe, name, recipe_json, ?2, ?3, target, finished_at, point_key, point FROM src.runs WHERE id = ?1 RETURNING id");
+        Statement candidates(db_, "SELECT id FROM src.candidates WHERE run_id = ? ORDER BY id");
+        Statement candidate(db_, "INSERT INTO main.candidates (run_id, cid, parent, plugin, label, params, policy, notes, graphs) "
+                                 "SELECT ?2, cid, parent, plugin, label, params, policy, notes, graphs FROM src.candidates WHERE id = ?1 RETURNING id");
+        Statement evaluation(db_, "INSERT INTO main.evaluations SELECT ?2, target, samples, accuracy, macs, latency_ms, energy_uj, weight_bytes, "
+                                  "flash_bytes, arena_bytes, fits FROM src.evaluations WHERE candidate_id = ?1");
+        Statement layers(db_, "INSERT INTO main.layer_costs SELECT ?2, layer, name, op, macs, latency_ms, energy_uj FROM src.layer_costs "
+                              "WHERE candidate_id = ?1");
+        Statement records(db_, "INSERT INTO main.records SELECT ?2, input, label, prediction, correct, top1_probability, margin, entropy, "
+                               "stage, macs, latency_ms, energy_uj FROM src.records WHERE candidate_id = ?1");
+        while (runs.step()) {
+            const int64_t srcRun = runs.integer(0);
+            if (runs.isNull(1)) known.bindNull(1);
+            else known.bind(1, runs.text(1));
+            known.bind(2, runs.text(2)).bind(3, runs.text(3));
+            const bool have = known.step();
+            known.run();
+            if (have) {
+                ++skipped;
+                continue;
+            }
+            model.bind(1, runs.text(4)).bind(2, runs.text(5)).bind(3, runs.integer(6));
+            model.step();
+            const int64_t modelId = model.integer(0);
+            model.run();
+            dataset.bind(1, runs.text(7)).bind(2, runs.integer(8)).bind(3, runs.integer(9)).bind(4, runs.text(10));
+            dataset.step();
+            const int64_t datasetId = dataset.integer(0);
+            dataset.run();
+            run.bind(1, srcRun).bind(2, modelId).bind(3, datasetId);
+            run.step();
+            const int64_t newRun = run.integer(0);
+            run.run();
+            candidates.bind(1, srcRun);
+            std::vector<int64_t> ids;
+            while (candidates.step()) ids.push_back(candidates.integer(0));
+            candidates.run();
+            for (int64_t c : ids) {
+                candidate.bind(1, c).bind(2, newRun);
+                candidate.step();
+                const int64_t newC = candidate.integer(0);
+                candidate.run();
+                evaluation.bind(1, c).bind(2, newC).run();
+                layers.bind(1, c).bind(2, newC).run();
+                records.bind(1, c).bind(2, newC).run();
+            }
+            ++added;
+        }
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_exec(db_, "DETACH DATABASE src", nullptr, nullptr, nullptr);
+        throw;
+    }
+    exec("DETACH DATABASE src");
+    return {added, skipped};
 }
 
 QString Store::integrityCheck() const

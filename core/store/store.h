@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <tuple>
 #include <stdexcept>
 #include <vector>
 
@@ -83,10 +84,20 @@ public:
     bool hasPoint(const QString& pointKey) const;
 
     std::vector<RunSummary> runs() const;
-    std::vector<StoredCandidate> candidates(std::optional<int64_t> runId = std::nullopt) const;
+    // With `details` false, params, policy and graph hashes are left empty (listing is faster).
+    std::vector<StoredCandidate> candidates(std::optional<int64_t> runId = std::nullopt, bool details = true) const;
+    // Only these candidates (by store-wide id), with details.
+    std::vector<StoredCandidate> candidatesById(const std::vector<int64_t>& ids) const;
+    // (candidate id, x, y) of every candidate that has both metrics, straight from the evaluations.
+    std::vector<std::tuple<int64_t, double, double>> metricPairs(const QString& x, const QString& y) const;
     std::vector<eval::InputRecord> records(int64_t candidateId) const;
     // The ONNX bytes of a stored graph.
     QByteArray graph(const QString& hash) const;
+    // Copies every run of the store at `other` that this one lacks (a sweep point it has, or a run
+    // with the same recipe bytes and finish time, is skipped), in one transaction. `other` is checked
+    // as any store is on open (and migrated if older). Returns (runs added, runs skipped).
+    std::pair<int64_t, int64_t> mergeFrom(const QString& other);
+
     // PRAGMA integrity_check: "ok", or what SQLite found.
     QString integrityCheck() const;
 
