@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include "eval/evaluator.h"
+#include "onnx/onnx_io.h"
 #include "plugin/plugin_manager.h"
 #include "plugin/recipe_runner.h"
 #include "store/store.h"
@@ -14,6 +15,7 @@
 #include <QLocale>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -164,8 +166,9 @@ int runRuns(const QStringList& args)
     QCommandLineParser parser;
     parser.setApplicationDescription("The runs of an experiment store: list them, show one run's candidates, or export a "
                                      "candidate's per-input records.\n  joule runs list --store FILE [--json|--csv]\n"
-                                     "  joule runs show RUN --store FILE [--json]\n  joule runs export CANDIDATE --store FILE --csv");
-    parser.addPositionalArgument("action", "list, show RUN or export CANDIDATE (the store-wide candidate id).");
+                                     "  joule runs show RUN --store FILE [--json]\n  joule runs export CANDIDATE --store FILE --csv\n"
+                                     "  joule runs rebuild CANDIDATE --store FILE [--json]   (same metrics and graph bytes, or exit 1)");
+    parser.addPositionalArgument("action", "list, show RUN, export CANDIDATE or rebuild CANDIDATE (the store-wide candidate id).");
     parser.addOption({"store", "The experiment store.", "FILE"});
     parser.addOption({"json", "Print one JSON document on stdout."});
     parser.addOption({"csv", "Print CSV on stdout."});
@@ -277,6 +280,47 @@ int runRuns(const QStringList& args)
                         static_cast<long long>(c.weightBytes), qPrintable(c.label));
         return 0;
     }
+    if (action == "rebuild") {
+        // Runs the candidate's recipe again (the bytes stored with the run, at the sweep point's
+        // values) and checks that the same candidate comes out: metrics and graph bytes.
+        const int64_t id = idArgument();
+        const auto found = db->candidatesById({id});
+        if (found.empty()) throw CliError(db->path().toStdString() + ": no candidate " + std::to_string(id));
+        const store::StoredCandidate& stored = found.front();
+        store::RunSummary run;
+        for (const auto& r : db->runs()) if (r.id == stored.runId) run = r;
+        plugin::Recipe recipe = plugin::parseRecipe(run.recipeJson, run.recipe);
+        for (auto it = run.point.begin(); it != run.point.end(); ++it)
+            for (auto& s : recipe.steps)
+                if (s.plugin == it.key().section('.', 0, 0)) s.params[it.key().section('.', 1)] = it.value().toVariant();
+        plugin::PluginManager plugins;
+        const plugin::OptimizeResult result = plugin::runRecipe(recipe, plugins);
+        const plugin::CandidateResult* again = nullptr;
+        for (const auto& c : result.candidates) if (c.candidate.id == stored.cid) again = &c;
+        if (!again) throw CliError("rebuilding run " + std::to_string(run.id) + " made no candidate '" + stored.cid.toStdString() + "'");
+        QStringList differences;
+        auto compare = [&](const char* name, double was, double now) {
+            if (std::fabs(was - now) > 1e-9 * std::max(1.0, std::fabs(was))) differences << QString("%1 %2 -> %3").arg(name).arg(was).arg(now);
+        };
+        compare("accuracy", stored.accuracy, again->test.accuracy);
+        compare("macs", static_cast<double>(stored.macs), static_cast<double>(again->estimate.macs));
+        compare("latency_ms", stored.latencyMs, again->estimate.latencyMs);
+        compare("energy_uj", stored.energyUj.value_or(-1), again->estimate.energyUj.value_or(-1));
+        compare("weight_bytes", static_cast<double>(stored.weightBytes), static_cast<double>(again->weightBytes));
+        std::vector<QString> hashes;
+        for (const Graph& g : again->candidate.graphs)
+            hashes.push_back(QString::fromLatin1(QCryptographicHash::hash(QByteArray::fromStdString(onnx::serializeModel(g)),
+                                                                          QCryptographicHash::Sha256).toHex()));
+        if (hashes != stored.graphHashes) differences << "graph bytes differ";
+        if (parser.isSet("json")) {
+            printJson(QJsonObject{{"store", db->path()}, {"candidate", static_cast<qint64>(id)}, {"run", static_cast<qint64>(run.id)},
+                                  {"same", differences.isEmpty()}, {"differences", QJsonArray::fromStringList(differences)}});
+        } else {
+            std::printf("candidate %lld (run %lld, %s): %s\n", static_cast<long long>(id), static_cast<long long>(run.id), qPrintable(stored.cid),
+                        differences.isEmpty() ? "rebuilt with the same metrics and graph bytes" : qPrintable("differs: " + differences.join("; ")));
+        }
+        return differences.isEmpty() ? 0 : 1;
+    }
     if (action == "export") {
         const int64_t id = idArgument();
         if (!parser.isSet("csv")) throw CliError("joule runs export writes the records as CSV: add --csv");
@@ -291,7 +335,7 @@ int runRuns(const QStringList& args)
                         rec.energyUj ? QByteArray::number(*rec.energyUj, 'g', 6).constData() : "");
         return 0;
     }
-    throw CliError("unknown action '" + action.toStdString() + "' (list, show or export)");
+    throw CliError("unknown action '" + action.toStdString() + "' (list, show, export or rebuild)");
 }
 
 int runStoreCommand(const QStringList& args)

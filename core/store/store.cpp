@@ -306,7 +306,7 @@ int64_t Store::addRun(const plugin::OptimizeResult& result, const QString& point
         const int64_t datasetId = dataset.integer(0);
         Statement run(db_, "INSERT INTO runs (recipe, name, recipe_json, model_id, test_dataset_id, target, finished_at, point_key, point) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-        run.bind(1, recipe.file).bind(2, recipe.name).bind(3, recipeJson).bind(4, modelId).bind(5, datasetId).bind(6, result.target)
+        run.bind(1, QFileInfo(recipe.file).absoluteFilePath()).bind(2, recipe.name).bind(3, recipeJson).bind(4, modelId).bind(5, datasetId).bind(6, result.target)
             .bind(7, QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs)).bindNullable(8, pointKey)
             .bindNullable(9, point.isEmpty() ? QString() : json(point));
         run.step();
@@ -370,10 +370,10 @@ bool Store::hasPoint(const QString& pointKey) const
 std::vector<RunSummary> Store::runs() const
 {
     Statement s(db_, "SELECT r.id, r.recipe, r.name, r.target, r.finished_at, COALESCE(r.point_key, ''), COALESCE(r.point, ''), "
-                     "(SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.id) FROM runs r ORDER BY r.id");
+                     "(SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.id), r.recipe_json FROM runs r ORDER BY r.id");
     std::vector<RunSummary> out;
     while (s.step())
-        out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), object(s.text(6)), s.integer(7)});
+        out.push_back({s.integer(0), s.text(1), s.text(8).toUtf8(), s.text(2), s.text(3), s.text(4), s.text(5), object(s.text(6)), s.integer(7)});
     return out;
 }
 

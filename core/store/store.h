@@ -38,7 +38,8 @@ inline constexpr int kApplicationId = 0x4A4F554C;   // "JOUL"
 
 struct RunSummary {
     int64_t id = 0;
-    QString recipe;        // the recipe file
+    QString recipe;        // the recipe file (absolute)
+    QByteArray recipeJson; // the recipe's bytes as they were run
     QString name;
     QString target;
     QString finishedAt;    // ISO 8601, UTC

@@ -176,6 +176,7 @@ private slots:
         QTest::newRow("runs-list") << "runs-list" << joule << QStringList{"runs", "list", "--store", "STORE", "--json"};
         QTest::newRow("runs-show") << "runs-show" << joule << QStringList{"runs", "show", "1", "--store", "STORE", "--json"};
         QTest::newRow("pareto") << "pareto" << joule << QStringList{"pareto", "--store", "STORE", "--json"};
+        QTest::newRow("runs-rebuild") << "runs-rebuild" << joule << QStringList{"runs", "rebuild", "2", "--store", "STORE", "--json"};
         QTest::newRow("conformance") << "conformance" << conformance
                                      << QStringList{"/usr/share/libonnx-testdata/data/node/test_relu", "--json"};
     }

@@ -154,6 +154,13 @@ private slots:
         QCOMPARE(lines[0], QString("index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,latency_ms,energy_uj"));
         const QJsonObject show = runJson({"runs", "show", "1", "--store", path, "--json"});
         QCOMPARE(show["candidates"].toArray().size(), 2);
+        // A stored int8 candidate rebuilt from its recipe and sweep point: same metrics, same graph bytes.
+        qint64 int8 = 0;
+        for (const auto& c : all) if (c["plugin"].toString() == "quantize") int8 = c["id"].toInteger();
+        QVERIFY(int8 > 0);
+        const QJsonObject rebuilt = runJson({"runs", "rebuild", QString::number(int8), "--store", path, "--json"});
+        QVERIFY2(rebuilt["same"].toBool(), qPrintable(QJsonDocument(rebuilt).toJson()));
+        QCOMPARE(rebuilt["differences"].toArray().size(), 0);
         // Bad input: a store that is not one, a metric that does not exist.
         const CliResult notStore = runJoule({"runs", "list", "--store", recipe_});
         QCOMPARE(notStore.exitCode, 1);
