@@ -64,6 +64,8 @@ int nonNegativeIntOption(const QCommandLineParser& parser, const QString& name, 
     return intOptionAtLeast(parser, name, fallback, 0, "an integer >= 0");
 }
 
+QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+
 std::string energyText(const std::optional<double>& uj)
 {
     if (!uj) return "-";

@@ -36,6 +36,9 @@ QJsonArray shapeToJson(const Shape& shape);
 // "float32" etc.
 QString dtypeName(DataType t);
 
+// A number, or JSON null where it is unknown.
+QJsonValue optionalNumber(const std::optional<double>& v);
+
 // Energy in µJ with two decimals for text output, or "-" where it is unknown (no power model).
 std::string energyText(const std::optional<double>& uj);
 

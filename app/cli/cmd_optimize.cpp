@@ -31,10 +31,6 @@ extern "C" void onInterrupt(int)
     std::signal(SIGTERM, SIG_DFL);
 }
 
-QJsonValue optionalNumber(const std::optional<double>& v)
-{
-    return v ? QJsonValue(*v) : QJsonValue();
-}
 
 QJsonObject percentilesToJson(const adaptive::Percentiles& p)
 {

@@ -14,7 +14,6 @@ namespace joule::cli {
 
 namespace {
 
-QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
 
 QString className(const cost::LayerEstimate& l)
 {

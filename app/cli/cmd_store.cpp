@@ -35,7 +35,6 @@ extern "C" void onSweepInterrupt(int)
     std::signal(SIGTERM, SIG_DFL);
 }
 
-QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
 
 QJsonObject candidateJson(const store::StoredCandidate& c)
 {
@@ -94,6 +93,14 @@ Grid parseGrid(const QString& spec)
 }
 
 QString canonical(const QJsonObject& o) { return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)); }
+
+// A sweep point's values ("PLUGIN.KEY": value) set on every step of that plugin.
+void applyPoint(plugin::Recipe& recipe, const QJsonObject& point)
+{
+    for (auto it = point.begin(); it != point.end(); ++it)
+        for (auto& s : recipe.steps)
+            if (s.plugin == it.key().section('.', 0, 0)) s.params[it.key().section('.', 1)] = it.value().toVariant();
+}
 
 // `joule runs list --json` over a large store is written as text directly: building one QJsonObject
 // per candidate first took most of the time of listing 10,000 runs. The output is the same document
@@ -290,9 +297,7 @@ int runRuns(const QStringList& args)
         store::RunSummary run;
         for (const auto& r : db->runs()) if (r.id == stored.runId) run = r;
         plugin::Recipe recipe = plugin::parseRecipe(run.recipeJson, run.recipe);
-        for (auto it = run.point.begin(); it != run.point.end(); ++it)
-            for (auto& s : recipe.steps)
-                if (s.plugin == it.key().section('.', 0, 0)) s.params[it.key().section('.', 1)] = it.value().toVariant();
+        applyPoint(recipe, run.point);
         plugin::PluginManager plugins;
         const plugin::OptimizeResult result = plugin::runRecipe(recipe, plugins);
         const plugin::CandidateResult* again = nullptr;
@@ -500,11 +505,7 @@ int runSweep(const QStringList& args)
             continue;
         }
         plugin::Recipe r = recipe;
-        for (auto it = point.begin(); it != point.end(); ++it) {
-            const QString plugin = it.key().section('.', 0, 0), param = it.key().section('.', 1);
-            for (auto& s : r.steps)
-                if (s.plugin == plugin) s.params[param] = it.value().toVariant();
-        }
+        applyPoint(r, point);
         std::cerr << "joule sweep: point " << (i + 1) << "/" << points.size() << " " << canonical(point).toStdString() << "\n";
         plugin::OptimizeResult result;
         try {

@@ -2,7 +2,9 @@
 
 #include "onnx/onnx_io.h"
 
+#include <QCoreApplication>
 #include <QCryptographicHash>
+#include <QRandomGenerator>
 #include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
@@ -12,7 +14,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+
+#include <unistd.h>
 
 namespace joule::store {
 
@@ -221,11 +227,47 @@ std::optional<double> StoredCandidate::metric(const QString& name) const
     throw StoreError("unknown metric '" + name.toStdString() + "' (metrics: " + known.join(", ").toStdString() + ")");
 }
 
+namespace {
+
+// A new store is built in a temporary file beside `path` and linked into place, so a reader opening
+// `path` meanwhile sees either no file or a whole store; link() fails on an existing `path`, so two
+// processes creating the same store at once end up sharing one (the loser discards its own).
+void createStore(const QString& path)
+{
+    const QString tmp = path + ".new-" + QString::number(QCoreApplication::applicationPid()) + "-" +
+                        QString::number(QRandomGenerator::global()->generate());
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(tmp.toUtf8().constData(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        throw StoreError(path.toStdString() + ": cannot create the store (" + tmp.toStdString() + " cannot be written)");
+    }
+    std::string sql = std::string("BEGIN;") + kSchemaV1;
+    for (const char* m : kMigrations) sql += m;
+    sql += "PRAGMA application_id = " + std::to_string(kApplicationId) + "; PRAGMA user_version = " +
+           std::to_string(kSchemaVersion) + "; COMMIT;";
+    char* error = nullptr;
+    const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) == SQLITE_OK;
+    const std::string why = error ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    if (!ok) {
+        QFile::remove(tmp);
+        throw StoreError(path.toStdString() + ": cannot create the store (" + why + ")");
+    }
+    const int linked = ::link(tmp.toUtf8().constData(), path.toUtf8().constData());
+    const int err = errno;
+    QFile::remove(tmp);
+    if (linked != 0 && err != EEXIST)
+        throw StoreError(path.toStdString() + ": cannot create the store (" + std::strerror(err) + ")");
+}
+
+} // namespace
+
 Store::Store(const QString& path) : path_(path)
 {
     int version = 0;
-    const bool exists = QFileInfo::exists(path);
-    if (exists) {
+    if (!QFileInfo::exists(path)) createStore(path);
+    {   // checked read-only first: nothing is written to a file that is not ours
         if (QFileInfo(path).size() == 0) throw StoreError(path.toStdString() + ": not a Joule store (an empty file); it was left untouched");
         const auto [app, v] = identify(path);
         if (app != kApplicationId)
@@ -236,7 +278,7 @@ Store::Store(const QString& path) : path_(path)
         if (v < 1) throw StoreError(path.toStdString() + ": a Joule store without a schema version; it was left untouched");
         version = v;
     }
-    if (sqlite3_open_v2(path.toUtf8().constData(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.toUtf8().constData(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
         const std::string why = db_ ? sqlite3_errmsg(db_) : "cannot open";
         sqlite3_close(db_);
         db_ = nullptr;
@@ -249,8 +291,8 @@ Store::Store(const QString& path) : path_(path)
         exec("PRAGMA synchronous = NORMAL");
         if (version < kSchemaVersion) {
             exec("BEGIN IMMEDIATE");
-            if (version == 0) exec(kSchemaV1);
-            for (int v = std::max(version, 1); v < kSchemaVersion; ++v) exec(kMigrations[v - 1]);
+            version = schemaVersion();   // another process may have migrated it meanwhile
+            for (int v = version; v < kSchemaVersion; ++v) exec(kMigrations[v - 1]);
             exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
             exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
             exec("COMMIT");
