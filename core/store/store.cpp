@@ -191,17 +191,24 @@ std::pair<int, int> identify(const QString& path)
         sqlite3_close(db);
         throw StoreError(path.toStdString() + ": cannot open (" + why + ")");
     }
-    auto pragma = [db](const char* sql, int* value) {
+    sqlite3_busy_timeout(db, 30000);   // a writer may hold the file for a moment
+    int rc = SQLITE_OK;
+    auto pragma = [db, &rc](const char* sql, int* value) {
         sqlite3_stmt* s = nullptr;
-        const bool ok = sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
+        rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_step(s);
+        const bool ok = rc == SQLITE_ROW;
         if (ok) *value = sqlite3_column_int(s, 0);
         sqlite3_finalize(s);
         return ok;
     };
     int app = 0, version = 0;
     const bool ok = pragma("PRAGMA application_id", &app) && pragma("PRAGMA user_version", &version);
+    const std::string why = sqlite3_errmsg(db);
     sqlite3_close(db);
-    if (!ok) throw StoreError(path.toStdString() + ": not a Joule store (not an SQLite database); it was left untouched");
+    if (!ok && (rc & 0xff) == SQLITE_NOTADB)
+        throw StoreError(path.toStdString() + ": not a Joule store (not an SQLite database); it was left untouched");
+    if (!ok) throw StoreError(path.toStdString() + ": cannot read the store (" + why + ")");
     return {app, version};
 }
 
@@ -241,7 +248,8 @@ void createStore(const QString& path)
         sqlite3_close(db);
         throw StoreError(path.toStdString() + ": cannot create the store (" + tmp.toStdString() + " cannot be written)");
     }
-    std::string sql = std::string("BEGIN;") + kSchemaV1;
+    // WAL from the start, so no reader ever meets the switch from the rollback journal.
+    std::string sql = std::string("PRAGMA journal_mode = WAL; BEGIN;") + kSchemaV1;
     for (const char* m : kMigrations) sql += m;
     sql += "PRAGMA application_id = " + std::to_string(kApplicationId) + "; PRAGMA user_version = " +
            std::to_string(kSchemaVersion) + "; COMMIT;";
