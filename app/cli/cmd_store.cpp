@@ -332,12 +332,8 @@ int runRuns(const QStringList& args)
         eval::EvalResult r;
         r.records = db->records(id);
         if (r.records.empty()) throw CliError(db->path().toStdString() + ": no records for candidate " + std::to_string(id));
-        std::printf("index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,latency_ms,energy_uj\n");
-        for (const auto& rec : r.records)
-            std::printf("%lld,%lld,%lld,%d,%.6f,%.6f,%.6f,%d,%lld,%s,%s\n", static_cast<long long>(rec.index), static_cast<long long>(rec.label),
-                        static_cast<long long>(rec.prediction), rec.correct ? 1 : 0, rec.top1Probability, rec.margin, rec.entropy, rec.stage,
-                        static_cast<long long>(rec.macs), rec.latencyMs ? QByteArray::number(*rec.latencyMs, 'g', 6).constData() : "",
-                        rec.energyUj ? QByteArray::number(*rec.energyUj, 'g', 6).constData() : "");
+        const std::string text = eval::recordsCsv(r);
+        std::fwrite(text.data(), 1, text.size(), stdout);
         return 0;
     }
     throw CliError("unknown action '" + action.toStdString() + "' (list, show, export or rebuild)");

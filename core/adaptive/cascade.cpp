@@ -10,17 +10,7 @@ namespace joule::adaptive {
 
 namespace {
 
-int64_t outputWidth(const Graph& g)
-{
-    const ValueInfo& out = g.outputs().front();
-    if (!out.hasShape || out.shape.size() < 2) return -1;
-    int64_t w = 1;
-    for (size_t d = 1; d < out.shape.size(); ++d) {
-        if (out.shape[d] < 0) return -1;
-        w *= out.shape[d];
-    }
-    return w;
-}
+int64_t outputWidth(const Graph& g) { return eval::declaredOutputWidth(g.outputs().front()); }
 
 StageScore scoreOf(const eval::InputRecord& r)
 {
@@ -145,15 +135,9 @@ CascadeRun runCascade(const Policy& policy, const std::vector<Graph>& graphs, co
     eval::EvalOptions stageOptions = options;
     stageOptions.limit = -1;
     stageOptions.progress = nullptr;
-    int64_t macs = 0;
-    double latency = 0, energy = 0;
-    bool hasEnergy = true;
+    const std::vector<StageCost> path = pathCosts(costs);
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t s = 0; s < graphs.size() && !pending.empty(); ++s) {
-        macs += costs[s].macs;
-        latency += costs[s].latencyMs;
-        if (costs[s].energyUj) energy += *costs[s].energyUj;
-        else hasEnergy = false;
         const data::LabeledImages subset = s == 0 && static_cast<int64_t>(pending.size()) == data.size() ? data : selectInputs(data, pending);
         const eval::EvalResult r = eval::evaluate(graphs[s], subset, preprocessing, stageOptions);
         run.executed.push_back(static_cast<int64_t>(pending.size()));
@@ -169,9 +153,9 @@ CascadeRun runCascade(const Policy& policy, const std::vector<Graph>& graphs, co
             out = rec;
             out.index = pending[k];
             out.stage = static_cast<int>(s);
-            out.macs = macs;
-            out.latencyMs = latency;
-            out.energyUj = hasEnergy ? std::optional<double>(energy) : std::nullopt;
+            out.macs = path[s].macs;
+            out.latencyMs = path[s].latencyMs;
+            out.energyUj = path[s].energyUj;
         }
         pending = std::move(next);
         if (options.progress) options.progress(total - static_cast<int64_t>(pending.size()), total);

@@ -405,16 +405,7 @@ ChainRun runChain(const Policy& policy, const std::vector<Graph>& segments, cons
     run.result.records.resize(static_cast<size_t>(total));
     std::vector<std::atomic<int64_t>> executed(segments.size());
     std::atomic<int64_t> classes{0};
-    // Cumulative cost of answering at each stage.
-    std::vector<int64_t> macs;
-    std::vector<double> latency, energy;
-    bool hasEnergy = true;
-    for (const StageCost& c : costs) {
-        macs.push_back((macs.empty() ? 0 : macs.back()) + c.macs);
-        latency.push_back((latency.empty() ? 0 : latency.back()) + c.latencyMs);
-        energy.push_back((energy.empty() ? 0 : energy.back()) + c.energyUj.value_or(0));
-        hasEnergy = hasEnergy && c.energyUj.has_value();
-    }
+    const std::vector<StageCost> path = pathCosts(costs);
     const auto t0 = std::chrono::steady_clock::now();
     forEachBatch(segments, total, std::max<int64_t>(options.batchSize, 1), options.workers, options.cancel,
                  [&](int64_t begin, int64_t count, std::vector<std::unique_ptr<rt::Session>>& sessions) {
@@ -442,9 +433,9 @@ ChainRun runChain(const Policy& policy, const std::vector<Graph>& segments, cons
                              }
                              r.index = index;
                              r.stage = static_cast<int>(s);
-                             r.macs = macs[s];
-                             r.latencyMs = latency[s];
-                             r.energyUj = hasEnergy ? std::optional<double>(energy[s]) : std::nullopt;
+                             r.macs = path[s].macs;
+                             r.latencyMs = path[s].latencyMs;
+                             r.energyUj = path[s].energyUj;
                              run.result.records[static_cast<size_t>(index)] = r;
                          }
                          if (!still.empty() && s + 1 < segments.size()) {

@@ -19,15 +19,11 @@ struct Cumulative {
 Cumulative cumulative(const StageOutputs& out)
 {
     Cumulative c;
-    double m = 0, l = 0, e = 0;
-    for (const StageCost& s : out.costs) {
-        m += static_cast<double>(s.macs);
-        l += s.latencyMs;
-        if (s.energyUj) e += *s.energyUj;
-        else c.hasEnergy = false;
-        c.macs.push_back(m);
-        c.latencyMs.push_back(l);
-        c.energyUj.push_back(e);
+    for (const StageCost& p : pathCosts(out.costs)) {
+        c.macs.push_back(static_cast<double>(p.macs));
+        c.latencyMs.push_back(p.latencyMs);
+        c.energyUj.push_back(p.energyUj.value_or(0.0));
+        c.hasEnergy = c.hasEnergy && p.energyUj.has_value();
     }
     return c;
 }
@@ -137,6 +133,19 @@ bool better(const Quick& a, const Quick& b, int64_t need)
 }
 
 } // namespace
+
+std::vector<StageCost> pathCosts(const std::vector<StageCost>& costs)
+{
+    std::vector<StageCost> out;
+    StageCost sum{.macs = 0, .latencyMs = 0, .energyUj = 0.0};
+    for (const StageCost& c : costs) {
+        sum.macs += c.macs;
+        sum.latencyMs += c.latencyMs;
+        sum.energyUj = sum.energyUj && c.energyUj ? std::optional<double>(*sum.energyUj + *c.energyUj) : std::nullopt;
+        out.push_back(sum);
+    }
+    return out;
+}
 
 Outcome simulate(const StageOutputs& out, StopRule rule, const std::vector<std::vector<double>>& thresholds)
 {

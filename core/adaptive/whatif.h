@@ -27,6 +27,10 @@ struct StageCost {
     std::optional<double> energyUj;   // nullopt where the target has no power model
 };
 
+// What an input answered by stage k costs: the stage costs up to k summed (energy unknown when any
+// of them is unknown). One entry per stage.
+std::vector<StageCost> pathCosts(const std::vector<StageCost>& costs);
+
 struct StageOutputs {
     std::vector<std::string> stageNames;
     std::vector<StageCost> costs;                  // per stage, incremental

@@ -51,9 +51,6 @@ void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<
     r.correct = best == r.label;
 }
 
-namespace {
-
-// The last dimension of a declared [N, classes] output, or -1 when it is not known before running.
 int64_t declaredOutputWidth(const ValueInfo& out)
 {
     if (!out.hasShape || out.shape.empty()) return -1;
@@ -64,6 +61,8 @@ int64_t declaredOutputWidth(const ValueInfo& out)
     }
     return width > 0 ? width : -1;
 }
+
+namespace {
 
 // A label must name one of the model's classes.
 void checkLabel(const data::LabeledImages& data, int64_t index, int64_t classes, const std::string& output)
@@ -207,7 +206,7 @@ void summarize(EvalResult& result)
                                               : 0.0);
 }
 
-void writeRecordsCsv(const std::string& path, const EvalResult& result)
+std::string recordsCsv(const EvalResult& result)
 {
     std::string text = "index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,latency_ms,energy_uj\n";
     char line[256];
@@ -223,6 +222,12 @@ void writeRecordsCsv(const std::string& path, const EvalResult& result)
                       optional(r.latencyMs).c_str(), optional(r.energyUj).c_str());
         text += line;
     }
+    return text;
+}
+
+void writeRecordsCsv(const std::string& path, const EvalResult& result)
+{
+    const std::string text = recordsCsv(result);
     QSaveFile file(QString::fromStdString(path));
     if (!file.open(QIODevice::WriteOnly) || file.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
         !file.commit())

@@ -79,6 +79,13 @@ struct EvalResult {
 EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const data::Preprocessing& preprocessing,
                     const EvalOptions& options = {});
 
+// The class count of a declared [N, classes...] output (the product of the dimensions after the
+// batch), or -1 when it is not known before running.
+int64_t declaredOutputWidth(const ValueInfo& out);
+
+// The records CSV: a header line, then one row per record (below).
+std::string recordsCsv(const EvalResult& result);
+
 // One row per record: index,label,prediction,correct,top1_probability,margin,entropy,stage,macs,
 // latency_ms,energy_uj (an unknown cost is an empty field). Atomic write.
 void writeRecordsCsv(const std::string& path, const EvalResult& result);

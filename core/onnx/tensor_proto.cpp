@@ -67,14 +67,12 @@ std::string elemTypeName(int32_t t)
                                             : "type " + std::to_string(t);
 }
 
+// The field's value count was checked against the shape before `out` was allocated (tensorFromProto).
 template <typename Src>
-void storeTyped(Tensor& out, const Src& field, const std::string& where, const char* fieldName)
+void storeTyped(Tensor& out, const Src& field)
 {
     const int64_t n = out.numel();
     const int64_t expected = (out.dtype() == DataType::Int4 || out.dtype() == DataType::UInt4) ? (n + 1) / 2 : n;
-    if (static_cast<int64_t>(field.size()) != expected)
-        throw ModelError(where + ": field '" + fieldName + "' has " + std::to_string(field.size()) +
-                         " values, the shape " + shapeToString(out.shape()) + " needs " + std::to_string(expected));
     for (int64_t i = 0; i < expected; ++i) {
         const auto v = field.Get(static_cast<int>(i));
         switch (out.dtype()) {
@@ -208,9 +206,6 @@ Tensor tensorFromProto(const TensorProto& proto, const std::string& baseDir, con
         // Strings live only in string_data (raw_data and external data cannot hold them).
         if (proto.data_location() == TensorProto::EXTERNAL || proto.has_raw_data())
             throw ModelError(where + ": a STRING tensor must keep its values in field 'string_data'");
-        if (static_cast<int64_t>(proto.string_data_size()) != out.numel())
-            throw ModelError(where + ": field 'string_data' has " + std::to_string(proto.string_data_size()) +
-                             " values, the shape " + shapeToString(shape) + " needs " + std::to_string(out.numel()));
         for (int64_t i = 0; i < out.numel(); ++i) out.data<std::string>()[i] = proto.string_data(static_cast<int>(i));
         return out;
     }
@@ -220,11 +215,11 @@ Tensor tensorFromProto(const TensorProto& proto, const std::string& baseDir, con
         if (out.bytes()) std::memcpy(out.raw(), proto.raw_data().data(), out.bytes());
     } else {
         switch (type) {
-        case DataType::Float32: storeTyped(out, proto.float_data(), where, "float_data"); break;
-        case DataType::Float64: storeTyped(out, proto.double_data(), where, "double_data"); break;
-        case DataType::Int64: storeTyped(out, proto.int64_data(), where, "int64_data"); break;
-        case DataType::UInt32: case DataType::UInt64: storeTyped(out, proto.uint64_data(), where, "uint64_data"); break;
-        default: storeTyped(out, proto.int32_data(), where, "int32_data"); break;
+        case DataType::Float32: storeTyped(out, proto.float_data()); break;
+        case DataType::Float64: storeTyped(out, proto.double_data()); break;
+        case DataType::Int64: storeTyped(out, proto.int64_data()); break;
+        case DataType::UInt32: case DataType::UInt64: storeTyped(out, proto.uint64_data()); break;
+        default: storeTyped(out, proto.int32_data()); break;
         }
     }
     return out;

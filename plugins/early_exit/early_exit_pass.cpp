@@ -79,10 +79,9 @@ std::vector<plugin::Candidate> EarlyExitPass::run(const plugin::Candidate& input
     const data::LabeledImages& train = *ctx.calibration();
     const int64_t samples = std::min<int64_t>(params.value("train_samples").toLongLong(), train.size());
     const auto features = adaptive::captureFeatures(model, exits, train, ctx.preprocessing(), samples, ctx.cancelFlag());
-    const int64_t classes = [&] {
-        const auto& shape = model.outputs().front().shape;
-        return shape.size() >= 2 && shape.back() > 0 ? shape.back() : int64_t(10);
-    }();
+    // The heads answer the model's classes: its declared output width, else the training data's.
+    const int64_t declared = eval::declaredOutputWidth(model.outputs().front());
+    const int64_t classes = declared > 0 ? declared : static_cast<int64_t>(train.classNames.size());
     std::vector<adaptive::Head> heads;
     QJsonArray headNotes;
     for (size_t e = 0; e < exits.size(); ++e) {
