@@ -79,6 +79,7 @@ Recipe parseRecipe(const QByteArray& json, const QString& file)
 
     Recipe r;
     r.file = file;
+    r.source = json;
     r.name = root.contains("name") ? f.string(root, "name", "name") : QFileInfo(file).completeBaseName();
     if (root.contains("description") && !root.value("description").isString()) f.fail("description", "must be a string");
 
@@ -141,6 +142,39 @@ Recipe loadRecipe(const QString& path)
     if (!file.exists()) throw RecipeError(path + ": no such file");
     if (!file.open(QIODevice::ReadOnly)) throw RecipeError(path + ": cannot read: " + file.errorString());
     return parseRecipe(file.readAll(), path);
+}
+
+namespace {
+
+QJsonValue datasetJson(const DatasetRef& d)
+{
+    if (d.offset == 0 && d.limit < 0) return d.spec;
+    QJsonObject o{{"spec", d.spec}};
+    if (d.offset != 0) o["offset"] = static_cast<qint64>(d.offset);
+    if (d.limit >= 0) o["limit"] = static_cast<qint64>(d.limit);
+    return o;
+}
+
+} // namespace
+
+QByteArray recipeToJson(const Recipe& recipe)
+{
+    const QDir base = QFileInfo(recipe.file).absoluteDir();
+    QJsonObject root{{"name", recipe.name}, {"model", base.relativeFilePath(recipe.model)}, {"target", recipe.target}};
+    if (!recipe.models.empty()) {
+        QJsonObject models;
+        for (const auto& [name, path] : recipe.models) models[name] = base.relativeFilePath(path);
+        root["models"] = models;
+    }
+    QJsonObject datasets{{"test", datasetJson(recipe.test)}};
+    if (recipe.calibration) datasets["calibration"] = datasetJson(*recipe.calibration);
+    if (recipe.validation) datasets["validation"] = datasetJson(*recipe.validation);
+    root["datasets"] = datasets;
+    QJsonArray steps;
+    for (const RecipeStep& step : recipe.steps)
+        steps.append(QJsonObject{{"plugin", step.plugin}, {"params", QJsonObject::fromVariantMap(step.params)}});
+    root["steps"] = steps;
+    return QJsonDocument(root).toJson(QJsonDocument::Indented);
 }
 
 std::vector<QVariantMap> resolveStepParams(const Recipe& recipe, const PluginManager& plugins)

@@ -59,12 +59,17 @@ struct Recipe {
     DatasetRef test;                         // required: every candidate is evaluated on it
     QString target;                          // target profile id
     std::vector<RecipeStep> steps;
+    QByteArray source;                       // the JSON it was parsed from; recipeToJson() for one made in code
 };
 
 // Parses and checks a recipe: JSON shape, field types, the model file exists. Unknown fields are
 // errors (a typo must not silently be ignored). Does not check plugins or the target (see below).
 Recipe parseRecipe(const QByteArray& json, const QString& file);
 Recipe loadRecipe(const QString& path);
+
+// The recipe as JSON that parseRecipe(json, recipe.file) reads back to the same recipe: paths relative
+// to the recipe file's folder, parameters as given. For recipes made in code (the studio's runs).
+QByteArray recipeToJson(const Recipe& recipe);
 
 // Every step's plugin exists (usable) and its params resolve against the manifest; one resolved
 // map per step. RecipeError naming the file and 'steps[i].plugin' / 'steps[i].params' otherwise.

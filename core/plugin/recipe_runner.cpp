@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <map>
+#include <mutex>
 #include <set>
 
 namespace joule::plugin {
@@ -60,6 +61,23 @@ void say(const OptimizeOptions& o, const QString& line)
 {
     if (o.log) o.log(line);
 }
+
+// Maps a phase's own fraction into the run's: [begin, end) of the whole, serialized for callers that
+// report from several evaluation workers.
+class Progress {
+public:
+    explicit Progress(const OptimizeOptions& o) : o_(o) {}
+    void report(double begin, double end, double fraction, const QString& message) const
+    {
+        if (!o_.progress) return;
+        const std::lock_guard lock(mutex_);
+        o_.progress(begin + (end - begin) * std::clamp(fraction, 0.0, 1.0), message);
+    }
+
+private:
+    const OptimizeOptions& o_;
+    mutable std::mutex mutex_;
+};
 
 void checkCancel(const OptimizeOptions& o)
 {
@@ -141,14 +159,20 @@ Inputs loadInputs(const Recipe& recipe, const OptimizeOptions& options, Optimize
 
 // Runs steps[s] on every candidate of `current`; new ids continue from `nextId`.
 std::vector<Candidate> runStep(const Recipe& recipe, size_t s, Pass& pass, const QVariantMap& params,
-                               const std::vector<Candidate>& current, Inputs& in, const OptimizeOptions& options, int& nextId)
+                               const std::vector<Candidate>& current, Inputs& in, const OptimizeOptions& options, int& nextId,
+                               const Progress& progress)
 {
     const QString plugin = recipe.steps[s].plugin;
     std::vector<Candidate> produced;
     // A combining pass (a cascade) runs once, on the first candidate, and sees them all in its pool.
     const std::vector<Candidate> inputs = pass.combinesCandidates() ? std::vector<Candidate>{current.front()} : current;
-    for (const Candidate& input : inputs) {
+    const double steps = static_cast<double>(recipe.steps.size());
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const Candidate& input = inputs[k];
         checkCancel(options);
+        // This pass's share of the steps' 70 %.
+        const double begin = 0.7 * (static_cast<double>(s) + static_cast<double>(k) / inputs.size()) / steps;
+        const double end = 0.7 * (static_cast<double>(s) + static_cast<double>(k + 1) / inputs.size()) / steps;
         const QString prefix = QString("step %1/%2 (%3) on %4: ").arg(s + 1).arg(recipe.steps.size()).arg(plugin, input.id);
         say(options, prefix + "running");
         // One line per new message, and per 10 % within a message.
@@ -160,6 +184,7 @@ std::vector<Candidate> runStep(const Recipe& recipe, size_t s, Pass& pass, const
                          .target = &in.target,
                          .cancel = options.cancel,
                          .progress = [&](double f, const QString& m) {
+                             progress.report(begin, end, f, prefix + m);
                              if (m == lastMessage && f < lastFraction + 0.1 && f < 1.0) return;
                              lastMessage = m;
                              lastFraction = f;
@@ -249,7 +274,8 @@ void evaluateAdaptive(CandidateResult& r, const Inputs& in, const eval::EvalOpti
     r.adaptive = std::move(a);
 }
 
-CandidateResult evaluateCandidate(Candidate candidate, int step, const Inputs& in, const OptimizeOptions& options)
+CandidateResult evaluateCandidate(Candidate candidate, int step, const Inputs& in, const OptimizeOptions& options,
+                                  const Progress& progress, double begin, double end)
 {
     CandidateResult r;
     r.candidate = std::move(candidate);
@@ -260,6 +286,11 @@ CandidateResult evaluateCandidate(Candidate candidate, int step, const Inputs& i
     eval::EvalOptions eo;
     eo.workers = options.evalWorkers;
     eo.cancel = options.cancel;
+    const QString what = "evaluating " + r.candidate.id;
+    eo.progress = [&](int64_t done, int64_t total) {
+        progress.report(begin, end, total ? static_cast<double>(done) / static_cast<double>(total) : 1.0, what);
+    };
+    progress.report(begin, end, 0.0, what);
     try {
         if (r.candidate.policy.value("kind").toString() != "plain") {
             evaluateAdaptive(r, in, eo);
@@ -289,6 +320,7 @@ OptimizeResult runRecipe(const Recipe& recipe, PluginManager& plugins, const Opt
 {
     OptimizeResult result;
     result.recipe = recipe;
+    const Progress progress(options);
     const std::vector<QVariantMap> params = resolveStepParams(recipe, plugins);
     Inputs in = loadInputs(recipe, options, result);
     std::vector<std::unique_ptr<Pass>> passes;
@@ -314,15 +346,21 @@ OptimizeResult runRecipe(const Recipe& recipe, PluginManager& plugins, const Opt
     }
     int nextId = 1;
     for (size_t s = 0; s < recipe.steps.size(); ++s)
-        current = runStep(recipe, s, *passes[s], params[s], current, in, options, nextId);
+        current = runStep(recipe, s, *passes[s], params[s], current, in, options, nextId, progress);
 
+    // Evaluations share the last 30 % equally (an adaptive candidate runs its stages as one).
+    const double first = recipe.steps.empty() ? 0.0 : 0.7;
+    const size_t evaluations = 1 + (recipe.steps.empty() ? 0 : current.size());
+    const auto share = [&](size_t i) { return first + (1.0 - first) * static_cast<double>(i) / static_cast<double>(evaluations); };
     checkCancel(options);
-    result.candidates.push_back(evaluateCandidate(std::move(baseline), 0, in, options));
+    result.candidates.push_back(evaluateCandidate(std::move(baseline), 0, in, options, progress, share(0), share(1)));
     if (!recipe.steps.empty())
-        for (Candidate& c : current) {
+        for (size_t i = 0; i < current.size(); ++i) {
             checkCancel(options);
-            result.candidates.push_back(evaluateCandidate(std::move(c), static_cast<int>(recipe.steps.size()), in, options));
+            result.candidates.push_back(evaluateCandidate(std::move(current[i]), static_cast<int>(recipe.steps.size()), in,
+                                                          options, progress, share(i + 1), share(i + 2)));
         }
+    progress.report(0.0, 1.0, 1.0, "done");
     return result;
 }
 

@@ -58,6 +58,10 @@ struct CandidateResult {
 struct OptimizeOptions {
     const std::atomic<bool>* cancel = nullptr;
     std::function<void(const QString&)> log{};   // progress lines (the CLI prints them on stderr)
+    // The whole run's progress, a fraction in [0, 1] and what is being done: the steps take the
+    // first 70 %, the evaluations the rest. Called from the thread that runs the recipe and from
+    // evaluation workers (never concurrently with itself: calls are serialized).
+    std::function<void(double, const QString&)> progress{};
     int evalWorkers = 2;
 };
 

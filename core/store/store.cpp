@@ -337,8 +337,12 @@ int64_t Store::addRun(const plugin::OptimizeResult& result, const QString& point
     QFile modelFile(recipe.model);
     if (!modelFile.open(QIODevice::ReadOnly)) throw StoreError(recipe.model.toStdString() + ": cannot read the model to record it");
     const QByteArray modelBytes = modelFile.readAll();
+    // The bytes the recipe was parsed from (or made into, for a recipe built in code), so that what
+    // is stored is what ran even when the file changed since.
     QFile recipeFile(recipe.file);
-    const QString recipeJson = recipeFile.open(QIODevice::ReadOnly) ? QString::fromUtf8(recipeFile.readAll()) : QString();
+    const QString recipeJson = !recipe.source.isEmpty() ? QString::fromUtf8(recipe.source)
+                               : recipeFile.open(QIODevice::ReadOnly) ? QString::fromUtf8(recipeFile.readAll())
+                                                                      : QString();
     QByteArray labels;
     if (!result.candidates.empty())
         for (const auto& r : result.candidates.front().test.records) labels += QByteArray::number(static_cast<qint64>(r.label)) + ",";

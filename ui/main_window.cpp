@@ -1,0 +1,532 @@
+#include "main_window.h"
+
+#include "graph/graph_view.h"
+#include "views/candidates_tree.h"
+#include "views/compare_view.h"
+#include "views/layer_table.h"
+#include "views/node_inspector.h"
+#include "views/optimize_panel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QKeySequence>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QThread>
+#include <QToolBar>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace joule::ui {
+
+namespace {
+
+constexpr int kMaxRecent = 8;
+constexpr const char* kDefaultTarget = "stm32l4r5";
+constexpr const char* kDefaultPlugin = "quantize";
+
+QSettings settings() { return QSettings("Joule", "Joule Studio"); }
+
+// One core stays with the GUI thread; evaluation gets the rest.
+int evalWorkers() { return std::max(1, QThread::idealThreadCount() - 1); }
+
+} // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
+{
+    setObjectName("mainWindow");
+    plugins_ = std::make_unique<plugin::PluginManager>();
+    jobs_ = new Jobs(this);
+    setAcceptDrops(true);
+
+    tabs_ = new QTabWidget;
+    tabs_->setDocumentMode(true);
+    // Graph tab: the view with its search field and zoom buttons above it.
+    auto* graphPage = new QWidget;
+    graph_ = new GraphView;
+    search_ = new QLineEdit;
+    search_->setObjectName("graphSearch");
+    search_->setPlaceholderText(tr("Find a node by name or op (Enter: next)"));
+    search_->setClearButtonEnabled(true);
+    auto* fit = new QPushButton(tr("Fit"));
+    auto* zoomIn = new QPushButton(tr("+"));
+    auto* zoomOut = new QPushButton(tr("−"));
+    for (QPushButton* b : {zoomIn, zoomOut}) b->setFixedWidth(32);
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(search_, 1);
+    bar->addWidget(zoomOut);
+    bar->addWidget(zoomIn);
+    bar->addWidget(fit);
+    auto* graphLayout = new QVBoxLayout(graphPage);
+    graphLayout->setContentsMargins(4, 4, 4, 4);
+    graphLayout->addLayout(bar);
+    graphLayout->addWidget(graph_, 1);
+    connect(fit, &QPushButton::clicked, graph_, &GraphView::fitAll);
+    connect(zoomIn, &QPushButton::clicked, graph_, &GraphView::zoomIn);
+    connect(zoomOut, &QPushButton::clicked, graph_, &GraphView::zoomOut);
+    connect(search_, &QLineEdit::returnPressed, this, [this] {
+        if (!search_->text().isEmpty() && graph_->find(search_->text()) == 0)
+            statusBar()->showMessage(tr("No node matches '%1'").arg(search_->text()), 4000);
+    });
+
+    layers_ = new LayerTable;
+    compare_ = new CompareView;
+    tabs_->addTab(graphPage, tr("Graph"));
+    tabs_->addTab(layers_, tr("Layers"));
+    tabs_->addTab(compare_, tr("Compare"));
+    setCentralWidget(tabs_);
+
+    connect(graph_, &GraphView::nodeSelected, this, [this](int node) {
+        if (syncing_) return;
+        layers_->selectNode(node);
+        showNode(node);
+    });
+    connect(layers_, &LayerTable::nodeSelected, this, [this](int node) {
+        if (syncing_) return;
+        graph_->selectNode(node);
+        showNode(node);
+    });
+    connect(compare_, &CompareView::failed, this, [this](const QString& m) { showError(tr("Compare"), m); });
+
+    buildDocks();
+    buildActions();
+
+    connect(jobs_, &Jobs::started, this, [this](const QString& title) {
+        jobLabel_->setText(title);
+        jobProgress_->setValue(0);
+        runAction_->setEnabled(false);
+        cancelAction_->setEnabled(true);
+        logJob(tr("started: %1").arg(title));
+    });
+    connect(jobs_, &Jobs::progressed, this, [this](double f, const QString& m) {
+        jobProgress_->setValue(static_cast<int>(f * 1000));
+        jobLabel_->setText(jobs_->title() + " — " + m);
+        if (optimizing_) optimize_->showProgress(f, m);
+    });
+    connect(jobs_, &Jobs::finished, this, [this](const QString& title) {
+        logJob(tr("done: %1").arg(title));
+        if (optimizing_) optimize_->showProgress(1.0, tr("Done: %1").arg(title));
+    });
+    connect(jobs_, &Jobs::cancelled, this, [this](const QString& title) {
+        logJob(tr("cancelled: %1 (nothing was changed)").arg(title));
+        if (optimizing_) optimize_->showProgress(0.0, tr("Cancelled; the project is as it was."));
+    });
+    connect(jobs_, &Jobs::failed, this, [this](const QString& title, const QString& message) {
+        logJob(tr("failed: %1: %2").arg(title, message));
+        if (optimizing_) optimize_->showProgress(0.0, tr("Failed: %1").arg(message));
+        showError(title, message);
+    });
+    connect(jobs_, &Jobs::idle, this, [this] {
+        optimizing_ = false;
+        jobProgress_->setValue(0);
+        jobLabel_->setText(tr("No job running"));
+        cancelAction_->setEnabled(false);
+        runAction_->setEnabled(project_ && !project_->modelPath().isEmpty());
+        optimize_->setRunning(false);
+    });
+
+    QSettings s = settings();
+    if (s.contains("geometry")) restoreGeometry(s.value("geometry").toByteArray());
+    else resize(1440, 900);
+    if (s.contains("state")) restoreState(s.value("state").toByteArray());
+    // The last target the user chose, else the reference board of the docs and recipes.
+    const QString savedTarget = s.value("target").toString();
+    for (const QString& id : {savedTarget, QString(kDefaultTarget)})
+        if (!id.isEmpty() && target_->findData(id) >= 0) {
+            const QSignalBlocker block(target_);
+            target_->setCurrentIndex(target_->findData(id));
+            break;
+        }
+    updateRecentMenu();
+    updateTitle();
+    inspector_->showNothing();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildDocks()
+{
+    auto dock = [this](const QString& title, const QString& name, QWidget* w, Qt::DockWidgetArea area) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setWidget(w);
+        addDockWidget(area, d);
+        return d;
+    };
+    tree_ = new CandidatesTree;
+    dock(tr("Project"), "projectDock", tree_, Qt::LeftDockWidgetArea);
+    connect(tree_, &CandidatesTree::candidateSelected, this, &MainWindow::selectCandidate);
+
+    inspector_ = new NodeInspector;
+    QDockWidget* inspectorDock = dock(tr("Inspector"), "inspectorDock", inspector_, Qt::RightDockWidgetArea);
+    optimize_ = new OptimizePanel(plugins_.get());
+    QDockWidget* optimizeDock = dock(tr("Optimize"), "optimizeDock", optimize_, Qt::RightDockWidgetArea);
+    splitDockWidget(inspectorDock, optimizeDock, Qt::Vertical);
+    connect(optimize_, &OptimizePanel::runRequested, this, &MainWindow::runOptimization);
+    connect(optimize_, &OptimizePanel::cancelRequested, this, &MainWindow::cancelJob);
+
+    auto* jobs = new QWidget;
+    jobLabel_ = new QLabel(tr("No job running"));
+    jobProgress_ = new QProgressBar;
+    jobProgress_->setRange(0, 1000);
+    jobProgress_->setMaximumHeight(14);
+    jobProgress_->setTextVisible(false);
+    jobLog_ = new QListWidget;
+    jobLog_->setWordWrap(true);
+    auto* jl = new QVBoxLayout(jobs);
+    jl->setContentsMargins(4, 2, 4, 2);
+    auto* top = new QHBoxLayout;
+    top->addWidget(jobLabel_, 1);
+    top->addWidget(jobProgress_, 1);
+    jl->addLayout(top);
+    jl->addWidget(jobLog_, 1);
+    QDockWidget* jobsDock = dock(tr("Jobs"), "jobsDock", jobs, Qt::BottomDockWidgetArea);
+    jobsDock->setMaximumHeight(130);
+    resizeDocks({inspectorDock, optimizeDock}, {360, 460}, Qt::Vertical);
+    resizeDocks({findChild<QDockWidget*>("projectDock"), inspectorDock}, {380, 420}, Qt::Horizontal);
+    optimize_->selectPlugin(kDefaultPlugin);
+}
+
+void MainWindow::buildActions()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open a model, recipe or project store"), QString(),
+                                                          tr("Joule files (*.onnx *.json *.db);;ONNX models (*.onnx);;Recipes (*.json);;Project stores (*.db);;All files (*)"));
+        if (!path.isEmpty()) openFile(path);
+    });
+    open->setShortcut(QKeySequence::Open);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    const QStringList names{tr("&Graph"), tr("&Layers"), tr("&Compare")};
+    for (int i = 0; i < names.size(); ++i)
+        view->addAction(names[i], QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this, [this, i] { tabs_->setCurrentIndex(i); });
+    view->addSeparator();
+    view->addAction(tr("&Fit graph"), QKeySequence(Qt::CTRL | Qt::Key_0), graph_, &GraphView::fitAll);
+    view->addAction(tr("F&ind node"), QKeySequence::Find, this, [this] {
+        tabs_->setCurrentIndex(0);
+        search_->setFocus();
+        search_->selectAll();
+    });
+
+    QToolBar* tools = addToolBar(tr("Main"));
+    tools->setObjectName("mainToolbar");
+    tools->setMovable(false);
+    tools->addAction(open);
+    tools->addSeparator();
+    tools->addWidget(new QLabel(tr(" Target ")));
+    target_ = new QComboBox;
+    target_->setObjectName("target");
+    for (const auto& [id, name] : availableTargets()) target_->addItem(id, id), target_->setItemData(target_->count() - 1, name, Qt::ToolTipRole);
+    tools->addWidget(target_);
+    tools->addWidget(new QLabel(tr("  Colour by ")));
+    colourBy_ = new QComboBox;
+    colourBy_->setObjectName("colourBy");
+    for (Metric m : {Metric::Energy, Metric::Latency, Metric::Macs, Metric::Arena}) colourBy_->addItem(metricName(m), static_cast<int>(m));
+    tools->addWidget(colourBy_);
+    tools->addSeparator();
+    runAction_ = tools->addAction(tr("Run ▶"), this, &MainWindow::runOptimization);
+    runAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    runAction_->setToolTip(tr("Run the optimize panel's plugin (Ctrl+R)"));
+    runAction_->setEnabled(false);
+    cancelAction_ = tools->addAction(tr("Cancel ■"), this, &MainWindow::cancelJob);
+    cancelAction_->setShortcut(QKeySequence(Qt::Key_Escape));
+    cancelAction_->setEnabled(false);
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(runAction_);
+    run->addAction(cancelAction_);
+
+    connect(target_, &QComboBox::currentIndexChanged, this, [this] {
+        QSettings s = settings();
+        s.setValue("target", target());   // the user chose it
+        refreshCosts();
+    });
+    connect(colourBy_, &QComboBox::currentIndexChanged, this, [this] {
+        metric_ = static_cast<Metric>(colourBy_->currentData().toInt());
+        if (!rows_.empty()) graph_->setNodeValues(metricValues(rows_, metric_), metricName(metric_), metricUnit(metric_));
+    });
+}
+
+QString MainWindow::target() const { return target_->currentData().toString(); }
+
+void MainWindow::setTarget(const QString& id)
+{
+    const int i = target_->findData(id);
+    if (i >= 0) target_->setCurrentIndex(i);
+}
+
+void MainWindow::setColourMetric(Metric m) { colourBy_->setCurrentIndex(colourBy_->findData(static_cast<int>(m))); }
+
+bool MainWindow::openFile(const QString& path)
+{
+    if (jobs_->running()) {
+        showError(tr("Open"), tr("%1: a job is running; cancel it or wait before opening another file").arg(path));
+        return false;
+    }
+    auto opened = std::make_shared<std::unique_ptr<Project>>();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    return jobs_->start(tr("Opening %1").arg(QFileInfo(path).fileName()),
+                        [opened, absolute](JobControl& job) {
+                            job.progress(0.1, QObject::tr("reading %1").arg(absolute));
+                            *opened = std::make_unique<Project>(Project::open(absolute, job.cancelFlag()));
+                        },
+                        [this, opened, absolute] {
+                            setProject(std::move(*opened));
+                            addRecent(absolute);
+                        });
+}
+
+void MainWindow::setProject(std::unique_ptr<Project> project)
+{
+    project_ = std::move(project);
+    shownGraph_ = nullptr;
+    rows_.clear();
+    current_.clear();
+    tree_->setProject(project_.get());
+    optimize_->setProject(project_.get());
+    compare_->setProject(project_.get(), target());
+    runAction_->setEnabled(project_ && !project_->modelPath().isEmpty());
+    updateTitle();
+    if (project_ && !project_->candidates().empty()) selectCandidate(project_->candidates().front().key);
+    if (project_ && project_->kind() == Project::Kind::Store && project_->candidates().size() > 1)
+        compare_->compare(project_->candidates()[0].key, project_->candidates()[1].key);
+    emit projectChanged();
+}
+
+void MainWindow::selectCandidate(const QString& key)
+{
+    if (!project_ || !project_->find(key)) return;
+    current_ = key;
+    tree_->selectCandidate(key);
+    refreshCandidate();
+}
+
+void MainWindow::refreshCandidate()
+{
+    const CandidateInfo* c = project_ ? project_->find(current_) : nullptr;
+    if (!c) {
+        graph_->clear();
+        layers_->clear();
+        inspector_->showNothing();
+        return;
+    }
+    try {
+        const LoadedGraph& g = project_->graph(*c);
+        if (shownGraph_ != g.graph.get()) {
+            graph_->setGraph(*g.graph);
+            shownGraph_ = g.graph.get();
+        }
+        const cost::ModelEstimate& e = project_->estimate(*c, target());
+        rows_ = nodeCosts(*g.graph, *g.stats, e);
+        layers_->setRows(rows_, target());
+        graph_->setNodeValues(metricValues(rows_, metric_), metricName(metric_), metricUnit(metric_));
+        const int selected = graph_->selectedNode();
+        if (selected >= 0) showNode(selected);
+        else inspector_->showCandidate(*c, &e, target());
+    } catch (const std::exception& e) {
+        rows_.clear();
+        layers_->clear();
+        inspector_->showCandidate(*c, nullptr, target());
+        showError(tr("Candidate %1").arg(c->key), QString::fromUtf8(e.what()));
+    }
+}
+
+void MainWindow::refreshCosts()
+{
+    refreshCandidate();
+    compare_->setTarget(target());
+}
+
+void MainWindow::showNode(int node)
+{
+    const CandidateInfo* c = project_ ? project_->find(current_) : nullptr;
+    if (!c) return;
+    if (node < 0 || node >= static_cast<int>(rows_.size())) {
+        inspector_->showCandidate(*c, rows_.empty() ? nullptr : &project_->estimate(*c, target()), target());
+        return;
+    }
+    inspector_->showNode(*project_->graph(*c).graph, rows_[static_cast<size_t>(node)], target());
+}
+
+bool MainWindow::runOptimization()
+{
+    if (!project_) {
+        showError(tr("Run"), tr("Open a model or a recipe first."));
+        return false;
+    }
+    if (jobs_->running()) {
+        showError(tr("Run"), tr("A job is running; wait for it or cancel it."));
+        return false;
+    }
+    plugin::Recipe recipe;
+    try {
+        recipe = optimize_->recipe(*project_, target());
+    } catch (const std::exception& e) {
+        showError(tr("Run"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    auto recorded = std::make_shared<Project::RecordedRun>();
+    const QString storePath = project_->storePath();
+    plugin::PluginManager* plugins = plugins_.get();
+    const int workers = evalWorkers();
+    optimize_->setRunning(true);
+    optimizing_ = true;
+    const bool started = jobs_->start(
+        tr("%1 on %2").arg(recipe.steps.front().plugin, QFileInfo(recipe.model).completeBaseName()),
+        [recipe, recorded, storePath, plugins, workers](JobControl& job) {
+            plugin::OptimizeOptions options;
+            options.cancel = job.cancelFlag();
+            options.evalWorkers = workers;
+            options.progress = [&job](double f, const QString& m) { job.progress(0.98 * f, m); };
+            const plugin::OptimizeResult result = plugin::runRecipe(recipe, *plugins, options);
+            // The last point where a cancel still leaves the project untouched.
+            if (job.cancelled()) throw plugin::Cancelled();
+            job.progress(0.99, QObject::tr("recording the run in %1").arg(storePath));
+            *recorded = Project::recordRun(storePath, result);
+        },
+        [this, recorded] {
+            QString newest;
+            for (const CandidateInfo& c : recorded->candidates)
+                if (!c.plugin.isEmpty()) newest = c.key;
+            project_->append(std::move(*recorded));
+            tree_->setProject(project_.get());
+            compare_->setProject(project_.get(), target());
+            updateTitle();
+            if (!newest.isEmpty()) {
+                selectCandidate(newest);
+                compare_->compare(project_->candidates().front().key, newest);
+            }
+            emit projectChanged();
+        });
+    if (!started) {
+        optimize_->setRunning(false);
+        optimizing_ = false;
+    }
+    return started;
+}
+
+void MainWindow::cancelJob()
+{
+    if (jobs_->running()) {
+        jobs_->cancel();
+        logJob(tr("cancelling: %1").arg(jobs_->title()));
+    }
+}
+
+void MainWindow::showError(const QString& title, const QString& message)
+{
+    lastError_ = message;
+    statusBar()->showMessage(message, 10000);
+    // Not modal-blocking: the studio (and a test driving it) keeps running while it is shown.
+    auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setObjectName("errorDialog");
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->open();
+    emit errorShown(message);
+}
+
+void MainWindow::addRecent(const QString& path)
+{
+    QSettings s = settings();
+    QStringList recent = s.value("recent").toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecent) recent.removeLast();
+    s.setValue("recent", recent);
+    updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList recent = settings().value("recent").toStringList();
+    for (const QString& path : recent) recentMenu_->addAction(QDir::toNativeSeparators(path), this, [this, path] { openFile(path); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::updateTitle()
+{
+    setWindowTitle(project_ ? project_->title() + " — Joule Studio" : QString("Joule Studio"));
+}
+
+void MainWindow::logJob(const QString& line)
+{
+    jobLog_->addItem(QTime::currentTime().toString("HH:mm:ss") + "  " + line);
+    jobLog_->scrollToBottom();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    jobs_->cancel();
+    QSettings s = settings();
+    s.setValue("geometry", saveGeometry());
+    s.setValue("state", saveState());
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls() && !event->mimeData()->urls().isEmpty() && event->mimeData()->urls().front().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.front().isLocalFile()) {
+        openFile(urls.front().toLocalFile());
+        event->acceptProposedAction();
+    }
+}
+
+QStringList MainWindow::saveScreenshots(const QString& dir)
+{
+    if (!QDir().mkpath(dir)) throw ProjectError(dir + ": cannot create the folder");
+    QStringList written;
+    auto save = [&](QWidget* w, const QString& name) {
+        QApplication::processEvents();
+        const QString file = QDir(dir).filePath(name + ".png");
+        if (!w->grab().save(file)) throw ProjectError(file + ": cannot write the screenshot");
+        written << file;
+    };
+    const int tab = tabs_->currentIndex();
+    const QStringList tabNames{"graph", "layers", "compare"};
+    for (int i = 0; i < tabs_->count(); ++i) {
+        tabs_->setCurrentIndex(i);
+        if (i == 0) graph_->fitAll();
+        save(this, tabNames[i]);
+    }
+    tabs_->setCurrentIndex(tab);
+    save(this, "window");
+    save(tree_, "candidates");
+    save(inspector_, "inspector");
+    save(optimize_, "optimize");
+    return written;
+}
+
+} // namespace joule::ui
