@@ -1,0 +1,405 @@
+// The studio's main window driven like a user drives it, offscreen, on the committed models and the
+// real Fashion-MNIST data: opening a model fills the layer table and the graph (one row and one item per
+// node); the target selector changes the energy column to that target's estimate; the quantize form run
+// with Run adds a candidate recorded in the project's store while the GUI thread keeps answering
+// (event-loop gaps measured); Cancel ends a run within a second and leaves the project and its store as
+// they were; a corrupt model, a foreign file and a store of a newer version each show a dialog naming the
+// problem while the open project stays; selections follow each other between graph and table.
+//
+//   QT_QPA_PLATFORM=offscreen JOULE_SOURCE_DIR=. build/tests/tst_studio
+#include "main_window.h"
+
+#include "cost/estimator.h"
+#include "graph/graph_layout.h"
+#include "graph/graph_view.h"
+#include "onnx/onnx_io.h"
+#include "store/store.h"
+#include "views/candidates_tree.h"
+#include "views/compare_view.h"
+#include "views/layer_table.h"
+#include "views/optimize_panel.h"
+#include "views/param_form.h"
+
+#include <QComboBox>
+#include <QCryptographicHash>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QLineEdit>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTreeWidget>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+
+#include <sqlite3.h>
+
+using namespace joule;
+using joule::ui::MainWindow;
+
+namespace {
+
+QString source(const QString& relative) { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/" + relative; }
+
+// A model and its card copied into `dir`, so the project's store is made there, not in the repository.
+QString copyModel(const QTemporaryDir& dir, const QString& name)
+{
+    for (const char* suffix : {".onnx", ".card.json"}) {
+        const QString to = dir.filePath(name + suffix);
+        QFile::remove(to);
+        if (!QFile::copy(source("resources/models/" + name + suffix), to)) throw std::runtime_error("cannot copy " + name.toStdString());
+    }
+    return dir.filePath(name + ".onnx");
+}
+
+QByteArray fileHash(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return "missing";
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex();
+}
+
+// The error dialog the window shows (non-modal), or nullptr.
+QMessageBox* errorDialog(MainWindow& w)
+{
+    for (QMessageBox* box : w.findChildren<QMessageBox*>("errorDialog"))
+        if (box->isVisible()) return box;
+    return nullptr;
+}
+
+void closeDialogs(MainWindow& w)
+{
+    for (QMessageBox* box : w.findChildren<QMessageBox*>("errorDialog")) box->close();
+    QCoreApplication::processEvents();
+}
+
+// Types `value` into a spin box as a user does: select all, type, Enter.
+void typeInto(QAbstractSpinBox* box, const QString& value)
+{
+    box->setFocus();
+    QTest::keyClick(box, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(box, value);
+    QTest::keyClick(box, Qt::Key_Return);
+}
+
+// Longest gap between event-loop turns while `running` holds: a 5 ms timer that should fire on time.
+class StallMeter : public QObject {
+public:
+    StallMeter()
+    {
+        timer_.setInterval(5);
+        connect(&timer_, &QTimer::timeout, this, [this] {
+            if (clock_.isValid()) maxGapMs_ = std::max(maxGapMs_, clock_.nsecsElapsed() / 1e6);
+            clock_.restart();
+        });
+    }
+    void start() { clock_.invalidate(); maxGapMs_ = 0; timer_.start(); }
+    void stop() { timer_.stop(); }
+    double maxGapMs() const { return maxGapMs_; }
+
+private:
+    QTimer timer_;
+    QElapsedTimer clock_;
+    double maxGapMs_ = 0;
+};
+
+} // namespace
+
+class TestStudio : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY2(!qEnvironmentVariable("JOULE_SOURCE_DIR").isEmpty(), "JOULE_SOURCE_DIR is not set (ctest sets it)");
+        QVERIFY(settingsDir_.isValid());
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
+        QVERIFY(dir_.isValid());
+        model_ = copyModel(dir_, "fmnist_resnet8");
+        graph_ = onnx::loadModel(model_.toStdString());
+    }
+
+    void openingAModelFillsTableAndGraph()
+    {
+        MainWindow w;
+        w.show();
+        QVERIFY(w.openFile(model_));
+        w.jobs()->waitForIdle();
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        const int nodes = static_cast<int>(graph_.nodes().size());
+        QVERIFY(nodes > 10);
+        QCOMPARE(w.layerTable()->rowCount(), nodes);
+        QCOMPARE(w.graphView()->nodeItemCount(), nodes);
+        QVERIFY(w.windowTitle().contains("fmnist_resnet8.onnx"));
+        QVERIFY(w.windowTitle().contains("joule.db (new)"));
+        QCOMPARE(QSettings("Joule", "Joule Studio").value("recent").toStringList().value(0), QFileInfo(model_).absoluteFilePath());
+        // The table's names are the graph's nodes, in order, until the user sorts.
+        for (int i = 0; i < nodes; ++i)
+            QCOMPARE(w.layerTable()->model()->rows()[static_cast<size_t>(i)].name.toStdString(), graph_.nodes()[static_cast<size_t>(i)].name);
+        // Filtering by op keeps only that op's rows.
+        QTest::keyClicks(w.layerTable()->filter(), "Gemm");
+        QCOMPARE(w.layerTable()->rowCount(), 1);
+        w.layerTable()->filter()->clear();
+        QCOMPARE(w.layerTable()->rowCount(), nodes);
+
+        // Dropping a file on the window opens it.
+        const QString little = copyModel(dir_, "fmnist_little");
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(little)});
+        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &drop);
+        w.jobs()->waitForIdle();
+        QVERIFY(w.windowTitle().contains("fmnist_little.onnx"));
+        QCOMPARE(w.layerTable()->rowCount(), static_cast<int>(onnx::loadModel(little.toStdString()).nodes().size()));
+    }
+
+    void targetSelectorChangesTheEnergyColumn()
+    {
+        MainWindow w;
+        w.show();
+        w.setTarget("stm32l4r5");
+        QVERIFY(w.openFile(model_));
+        w.jobs()->waitForIdle();
+        auto energies = [&] {
+            std::vector<double> e;
+            for (const auto& r : w.layerTable()->model()->rows()) e.push_back(r.energyUj.value_or(-1));
+            return e;
+        };
+        const std::vector<double> before = energies();
+        // The user picks the next target with the keyboard.
+        QComboBox* box = w.targetBox();
+        box->setFocus();
+        const QString old = w.target();
+        QTest::keyClick(box, Qt::Key_Down);
+        QVERIFY(w.target() != old);
+        const std::vector<double> after = energies();
+        QCOMPARE(after.size(), before.size());
+        QVERIFY(after != before);
+        // The figures are the cost model's for the new target, node by node.
+        const cost::ModelEstimate e = cost::estimateModel(cost::analyzeModel(graph_), cost::loadTarget(w.target()));
+        const cost::ModelStats stats = cost::analyzeModel(graph_);
+        int compared = 0;
+        for (const auto& l : e.layers) {
+            const int node = stats.layers[l.layer].node;
+            QCOMPARE(after[static_cast<size_t>(node)], l.energyUj.value_or(-1));
+            ++compared;
+        }
+        QVERIFY(compared > 10);
+        // The chosen target is remembered for the next window.
+        MainWindow next;
+        QCOMPARE(next.target(), w.target());
+        w.setTarget("stm32l4r5");
+    }
+
+    void quantizeFromItsFormAddsACandidateWithoutStallingTheGui()
+    {
+        QTemporaryDir dir;
+        const QString model = copyModel(dir, "fmnist_resnet8");
+        MainWindow w;
+        w.show();
+        QVERIFY(w.openFile(model));
+        w.jobs()->waitForIdle();
+        const int before = w.candidatesTree()->candidateCount();
+        QCOMPARE(before, 1);
+
+        ui::OptimizePanel* panel = w.optimizePanel();
+        QVERIFY(panel->selectPlugin("quantize"));
+        auto* samples = qobject_cast<QSpinBox*>(panel->form()->editor("calibration_samples"));
+        QVERIFY(samples);
+        typeInto(samples, "64");
+        QCOMPARE(panel->form()->values().value("calibration_samples").toInt(), 64);
+        auto* calibration = qobject_cast<QComboBox*>(panel->form()->editor("calibration"));
+        calibration->setFocus();
+        calibration->setCurrentText("minmax");
+        typeInto(panel->calibrationLimit(), "64");
+        typeInto(panel->testLimit(), "500");
+
+        StallMeter meter;
+        QSignalSpy finished(w.jobs(), &ui::Jobs::finished);
+        meter.start();
+        QTest::mouseClick(panel->runButton(), Qt::LeftButton);
+        QVERIFY(w.jobs()->running());
+        QVERIFY(panel->cancelButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(!w.jobs()->running(), 120000);
+        meter.stop();
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        QCOMPARE(finished.count(), 1);
+        qInfo("longest GUI-thread gap during the quantize run: %.1f ms", meter.maxGapMs());
+        QVERIFY2(meter.maxGapMs() < 100.0, qPrintable(QString("the GUI thread stalled %1 ms").arg(meter.maxGapMs())));
+
+        // baseline + the int8 candidate, under the run, its provenance shown.
+        QCOMPARE(w.candidatesTree()->candidateCount(), before + 2);
+        const ui::CandidateInfo* made = nullptr;
+        for (const auto& c : w.project()->candidates())
+            if (c.plugin == "quantize") made = &c;
+        QVERIFY(made);
+        QCOMPARE(made->params.value("calibration").toString(), QString("minmax"));
+        QCOMPARE(made->params.value("calibration_samples").toInt(), 64);
+        QCOMPARE(made->samples, 500);
+        QVERIFY(made->accuracy && *made->accuracy > 0.85);
+        QTreeWidgetItem* item = w.candidatesTree()->itemFor(made->key);
+        QVERIFY(item && item->parent());
+        QCOMPARE(item->parent()->data(0, ui::CandidatesTree::KeyRole).toString(), made->parentKey);
+        QCOMPARE(w.currentCandidate(), made->key);
+        // The int8 graph is what the views now show, with its own costs (int8 layers).
+        bool int8 = false;
+        for (const auto& r : w.layerTable()->model()->rows()) int8 = int8 || r.precision == "int8";
+        QVERIFY(int8);
+        // The run is in the project's store, as `joule runs list` would read it.
+        store::Store db(dir.filePath("joule.db"));
+        QCOMPARE(db.runs().size(), size_t(1));
+        QCOMPARE(db.candidates().size(), size_t(2));
+        const QJsonObject recipe = QJsonDocument::fromJson(db.runs().front().recipeJson).object();
+        QCOMPARE(recipe.value("steps").toArray().at(0).toObject().value("plugin").toString(), QString("quantize"));
+        // Compare shows the opened model against the new candidate, with a saving in the total row.
+        ui::CompareView* compare = w.compareView();
+        QCOMPARE(compare->left(), QString("model"));
+        QCOMPARE(compare->right(), made->key);
+        QVERIFY(compare->table()->rowCount() > static_cast<int>(graph_.nodes().size()));
+        QVERIFY(compare->table()->item(0, ui::CompareView::EnergyDelta)->text().startsWith("-"));
+        // Selecting a node in one graph selects the node of that name in the other.
+        const int conv = 0;
+        compare->graphA()->selectNode(conv);
+        emit compare->graphA()->nodeSelected(conv);
+        QVERIFY(compare->graphB()->selectedNode() >= 0);
+    }
+
+    void cancelStopsWithinASecondAndChangesNothing()
+    {
+        QTemporaryDir dir;
+        const QString model = copyModel(dir, "fmnist_resnet8");
+        MainWindow w;
+        w.show();
+        QVERIFY(w.openFile(model));
+        w.jobs()->waitForIdle();
+        ui::OptimizePanel* panel = w.optimizePanel();
+        QVERIFY(panel->selectPlugin("quantize"));
+        typeInto(panel->testLimit(), "0");   // all 10,000 test images: a run of many seconds
+        const QString storePath = dir.filePath("joule.db");
+        const QByteArray storeBefore = fileHash(storePath);
+        const size_t candidatesBefore = w.project()->candidates().size();
+
+        QSignalSpy cancelled(w.jobs(), &ui::Jobs::cancelled);
+        QTest::mouseClick(panel->runButton(), Qt::LeftButton);
+        QVERIFY(w.jobs()->running());
+        // Let it get properly under way (calibrating, or evaluating).
+        QTRY_VERIFY_WITH_TIMEOUT(panel->progressBar()->value() > 20, 60000);
+        QVERIFY(w.jobs()->running());
+        QElapsedTimer clock;
+        clock.start();
+        QTest::mouseClick(panel->cancelButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.jobs()->running(), 5000);
+        const qint64 ms = clock.elapsed();
+        qInfo("cancel took %lld ms", static_cast<long long>(ms));
+        QVERIFY2(ms < 1000, qPrintable(QString("cancel took %1 ms").arg(ms)));
+        QCOMPARE(cancelled.count(), 1);
+        QVERIFY(w.lastError().isEmpty());
+        QCOMPARE(w.project()->candidates().size(), candidatesBefore);
+        QCOMPARE(w.candidatesTree()->candidateCount(), static_cast<int>(candidatesBefore));
+        QCOMPARE(fileHash(storePath), storeBefore);
+        QVERIFY(!QFile::exists(storePath));   // the first run would have made it
+        QVERIFY(panel->runButton()->isEnabled());
+    }
+
+    void badFilesShowADialogAndKeepTheProject_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("corrupt model") << "broken.onnx" << QByteArray("\x08\x07\x12\x04junk\xff\xff\xff", 13) << "broken.onnx";
+        QTest::newRow("foreign file") << "notes.db" << QByteArray("these are my notes, not a store\n") << "not a Joule store";
+        QTest::newRow("newer store") << "newer.db" << QByteArray() << "newer";
+        QTest::newRow("bad recipe") << "recipe.json" << QByteArray("{\"model\": \"missing.onnx\"}") << "recipe.json";
+    }
+
+    void badFilesShowADialogAndKeepTheProject()
+    {
+        QFETCH(QString, file);
+        QFETCH(QByteArray, bytes);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const QString path = dir.filePath(file);
+        if (file == "newer.db") {
+            { store::Store make(path); }
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(db);
+        } else {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(bytes);
+        }
+        const QByteArray hashBefore = fileHash(path);
+
+        MainWindow w;
+        w.show();
+        QVERIFY(w.openFile(model_));
+        w.jobs()->waitForIdle();
+        const QString title = w.windowTitle();
+        const int rows = w.layerTable()->rowCount();
+
+        QVERIFY(w.openFile(path));
+        w.jobs()->waitForIdle();
+        QMessageBox* box = errorDialog(w);
+        QVERIFY2(box, "no error dialog");
+        QVERIFY2(box->text().contains(expected), qPrintable(box->text()));
+        QVERIFY2(box->text().contains(file), qPrintable(box->text()));   // names the file
+        qInfo("dialog: %s", qPrintable(box->text()));
+        QCOMPARE(w.windowTitle(), title);                 // the open project stays
+        QCOMPARE(w.layerTable()->rowCount(), rows);
+        QCOMPARE(w.project()->path(), QFileInfo(model_).absoluteFilePath());
+        QCOMPARE(fileHash(path), hashBefore);             // the bad file is left as it was
+        closeDialogs(w);
+        // The studio keeps working: the next open succeeds.
+        QVERIFY(w.openFile(model_));
+        w.jobs()->waitForIdle();
+        QVERIFY(!errorDialog(w));
+    }
+
+    void selectionFollowsBetweenGraphAndTable()
+    {
+        MainWindow w;
+        w.resize(1400, 900);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.openFile(model_));
+        w.jobs()->waitForIdle();
+        ui::GraphView* view = w.graphView();
+        // A click on a node's box in the graph selects its row.
+        const ui::GraphLayout layout = ui::layoutGraph(graph_);
+        const int node = 3;
+        view->selectNode(node);   // scrolls it into view
+        const QPoint at = view->mapFromScene(layout.nodes[node].rect.center());
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, at);
+        QCOMPARE(view->selectedNode(), node);
+        QTableView* table = w.layerTable()->view();
+        QCOMPARE(table->currentIndex().data(ui::LayerTableModel::NodeRole).toInt(), node);
+        // A click on a row selects its node in the graph.
+        w.tabs()->setCurrentIndex(1);
+        QTest::qWait(50);
+        const int row = 7;
+        const QModelIndex index = table->model()->index(row, 0);
+        QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(index).center());
+        QCOMPARE(view->selectedNode(), index.data(ui::LayerTableModel::NodeRole).toInt());
+    }
+
+private:
+    QTemporaryDir settingsDir_, dir_;
+    QString model_;
+    Graph graph_;
+};
+
+QTEST_MAIN(TestStudio)
+#include "tst_studio.moc"
