@@ -3,10 +3,16 @@
 # Fashion-MNIST test set, measured by our own engine, and what int8 quantization does to ResNet-8
 # (accuracy, estimated latency and energy on a board, measured speed here), and what adaptive inference
 # (a big/little cascade, early exits) saves per input, and a sweep recorded in the experiment store.
+# Every optimize run is recorded in the demo project, BUILD/demo/joule.db; at the end the studio opens
+# on it (or, without a display, its views are rendered to BUILD/demo/screenshots/).
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
 joule="$build/bin/joule"
+project_dir="$build/demo"
+project="$project_dir/joule.db"
+mkdir -p "$project_dir"
+rm -f "$project" "$project-wal" "$project-shm"
 
 shopt -s nullglob
 models=("$here"/resources/models/*.onnx)
@@ -38,7 +44,7 @@ done
 echo
 echo "== Optimization: static int8 quantization of ResNet-8 (resources/recipes/fmnist_resnet8_int8.json)"
 echo "   accuracy on the 10,000 test images by the integer engine; latency and energy estimated on the recipe's target"
-"$joule" optimize "$here"/resources/recipes/fmnist_resnet8_int8.json
+"$joule" optimize "$here"/resources/recipes/fmnist_resnet8_int8.json --store "$project"
 echo
 echo "== Speed on this machine (measured, 1 thread, batch 1): fp32 engine vs int8 engine"
 for p in fp32 int8; do
@@ -51,7 +57,7 @@ echo "== Adaptive inference: each input pays only for the stages it needs (thres
 echo "   train [50000, 60000), reported on the 10,000 test images; energy estimated on the recipe's target)"
 for r in fmnist_cascade fmnist_cascade_int8 fmnist_early_exit; do
   echo "-- $r"
-  "$joule" optimize "$here/resources/recipes/$r.json" 2>/dev/null
+  "$joule" optimize "$here/resources/recipes/$r.json" --store "$project" 2>/dev/null
 done
 
 echo
@@ -63,3 +69,15 @@ store_dir=$(mktemp -d)
 "$joule" runs list --store "$store_dir/joule.db"
 "$joule" pareto --store "$store_dir/joule.db" --x energy_uj --y accuracy
 rm -rf "$store_dir"
+
+echo
+echo "== The studio on the demo project ($project: the runs above, every candidate with its per-input records)"
+if [[ -n ${DISPLAY:-} || -n ${WAYLAND_DISPLAY:-} ]]; then
+  echo "   opening joule-studio (close its window to end the demo)"
+  "$build/bin/joule-studio" "$project"
+else
+  "$build/bin/joule-studio" --screenshot "$project_dir/screenshots" "$project" >/dev/null
+  echo "   no display here, so no window: the demo project is $project (open it with joule-studio on a desktop);"
+  echo "   its views were rendered to $project_dir/screenshots/"
+  ls "$project_dir/screenshots"
+fi

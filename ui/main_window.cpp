@@ -37,6 +37,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 
 namespace joule::ui {
 
@@ -203,8 +204,8 @@ void MainWindow::buildDocks()
     jl->addWidget(jobLog_, 1);
     QDockWidget* jobsDock = dock(tr("Jobs"), "jobsDock", jobs, Qt::BottomDockWidgetArea);
     jobsDock->setMaximumHeight(130);
-    resizeDocks({inspectorDock, optimizeDock}, {360, 460}, Qt::Vertical);
-    resizeDocks({findChild<QDockWidget*>("projectDock"), inspectorDock}, {380, 420}, Qt::Horizontal);
+    resizeDocks({inspectorDock, optimizeDock}, {300, 600}, Qt::Vertical);
+    resizeDocks({findChild<QDockWidget*>("projectDock"), inspectorDock}, {480, 420}, Qt::Horizontal);
     optimize_->selectPlugin(kDefaultPlugin);
 }
 
@@ -524,6 +525,18 @@ QStringList MainWindow::saveScreenshots(const QString& dir)
     tabs_->setCurrentIndex(tab);
     save(this, "window");
     save(tree_, "candidates");
+    // The inspector shows a node: the selected one, else the costliest by the heat map's metric.
+    if (graph_->selectedNode() < 0 && !rows_.empty()) {
+        const std::vector<double> values = metricValues(rows_, metric_);
+        int best = -1;
+        for (size_t i = 0; i < values.size(); ++i)
+            if (!std::isnan(values[i]) && (best < 0 || values[i] > values[static_cast<size_t>(best)])) best = static_cast<int>(i);
+        if (best >= 0) {
+            graph_->selectNode(best);
+            layers_->selectNode(best);
+            showNode(best);
+        }
+    }
     save(inspector_, "inspector");
     save(optimize_, "optimize");
     return written;

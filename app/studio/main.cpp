@@ -14,12 +14,16 @@
 int main(int argc, char** argv)
 {
     // Screenshots need no display; a window does.
-    bool screenshot = false;
-    for (int i = 1; i < argc; ++i) screenshot = screenshot || QByteArray(argv[i]) == "--screenshot";
+    bool screenshot = false, informational = false;
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray a(argv[i]);
+        screenshot = screenshot || a == "--screenshot";
+        informational = informational || a == "--help" || a == "-h" || a == "--version" || a == "-v";
+    }
     const bool haveDisplay = qEnvironmentVariableIsSet("DISPLAY") || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")
                              || qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
-    if (screenshot && !haveDisplay) qputenv("QT_QPA_PLATFORM", "offscreen");
-    if (!screenshot && !haveDisplay) {
+    if ((screenshot || informational) && !haveDisplay) qputenv("QT_QPA_PLATFORM", "offscreen");
+    if (!screenshot && !informational && !haveDisplay) {
         std::fprintf(stderr, "joule-studio: no display (DISPLAY is not set); run it on a desktop, under xvfb-run, "
                              "or render the views with --screenshot DIR FILE\n");
         return 1;

@@ -5,6 +5,7 @@
 #include <QHeaderView>
 #include <QTreeWidgetItemIterator>
 
+#include <algorithm>
 #include <map>
 
 namespace joule::ui {
@@ -16,9 +17,12 @@ CandidatesTree::CandidatesTree(QWidget* parent) : QTreeWidget(parent)
     setRootIsDecorated(true);
     setUniformRowHeights(true);
     setAlternatingRowColors(true);
+    // The name column takes what its text needs (up to a limit, then the user drags it); the figures
+    // after it scroll into view when the dock is narrow.
     header()->setStretchLastSection(false);
-    header()->setSectionResizeMode(Name, QHeaderView::Stretch);
+    header()->setSectionResizeMode(Name, QHeaderView::Interactive);
     for (int c = Plugin; c < ColumnCount; ++c) header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
     connect(this, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* current) {
         if (syncing_ || !current) return;
         const QString key = current->data(Name, KeyRole).toString();
@@ -50,9 +54,9 @@ void CandidatesTree::setProject(const Project* project)
     std::map<int64_t, QTreeWidgetItem*> runItems;
     for (const RunInfo& r : project->runs()) {
         auto* item = new QTreeWidgetItem(this);
-        item->setText(Name, tr("Run %1 · %2 · %3").arg(r.id).arg(r.name, r.finishedAt.left(16).replace('T', ' ')));
+        item->setText(Name, tr("Run %1 · %2").arg(r.id).arg(r.name));
         item->setText(Target, r.target);
-        item->setToolTip(Name, r.recipeFile);
+        item->setToolTip(Name, tr("%1\nfinished %2 (UTC)").arg(r.recipeFile, r.finishedAt.left(19).replace('T', ' ')));
         QFont f = item->font(Name);
         f.setBold(true);
         item->setFont(Name, f);
@@ -75,6 +79,8 @@ void CandidatesTree::setProject(const Project* project)
         }
     }
     expandAll();
+    resizeColumnToContents(Name);
+    setColumnWidth(Name, std::min(columnWidth(Name), 230));
     if (!selected.isEmpty()) selectCandidate(selected);
 }
 

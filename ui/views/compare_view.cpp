@@ -84,8 +84,9 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     auto* split = new QSplitter(Qt::Vertical);
     split->addWidget(table_);
     split->addWidget(graphs);
-    split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 1);
+    split->setSizes({400, 600});
+    graphs->setSizes({500, 500});
+    graphs->setChildrenCollapsible(false);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(pick);
     layout->addWidget(summary_);

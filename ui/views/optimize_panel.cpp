@@ -6,7 +6,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
-#include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -51,23 +51,28 @@ OptimizePanel::OptimizePanel(plugin::PluginManager* plugins, QWidget* parent) : 
     testLimit_ = countBox(0, tr("all"));
     calibrationLimit_->setObjectName("calibrationLimit");
     testLimit_->setObjectName("testLimit");
+    // Data: one row per split, its dataset spec over the first input and the count.
     auto* data = new QGroupBox(tr("Data"));
-    auto* dataForm = new QFormLayout(data);
-    auto pair = [](QWidget* a, QWidget* b, QWidget* c = nullptr) {
-        auto* w = new QWidget;
-        auto* l = new QHBoxLayout(w);
-        l->setContentsMargins(0, 0, 0, 0);
-        l->addWidget(a, 3);
-        l->addWidget(b, 1);
-        if (c) l->addWidget(c, 1);
-        return w;
+    auto* grid = new QGridLayout(data);
+    grid->setColumnStretch(1, 1);
+    auto* first = new QLabel(tr("first"));
+    auto* count = new QLabel(tr("count"));
+    for (QLabel* l : {first, count}) l->setStyleSheet("color:#555");
+    grid->addWidget(first, 0, 2);
+    grid->addWidget(count, 0, 3);
+    const auto addRow = [&](int row, const QString& name, QLineEdit* spec, QSpinBox* offset, QSpinBox* limit) {
+        grid->addWidget(new QLabel(name), row, 0);
+        grid->addWidget(spec, row, 1);
+        if (offset) grid->addWidget(offset, row, 2);
+        grid->addWidget(limit, row, 3);
+        spec->setMinimumWidth(130);
     };
+    addRow(1, tr("calibration"), calibrationSpec_, nullptr, calibrationLimit_);
+    addRow(2, tr("validation"), validationSpec_, validationOffset_, validationLimit_);
+    addRow(3, tr("test"), testSpec_, nullptr, testLimit_);
     calibrationSpec_->setToolTip(tr("Dataset spec, e.g. fashion-mnist:train, idx:IMAGES,LABELS, npy:X.npy,Y.npy, folder:DIR; then how many inputs"));
     validationSpec_->setToolTip(tr("Dataset spec; then the first input and how many (thresholds and searches are tuned on it)"));
     testSpec_->setToolTip(tr("Dataset spec; then how many inputs every candidate is evaluated on"));
-    dataForm->addRow(tr("calibration"), pair(calibrationSpec_, calibrationLimit_));
-    dataForm->addRow(tr("validation"), pair(validationSpec_, validationOffset_, validationLimit_));
-    dataForm->addRow(tr("test"), pair(testSpec_, testLimit_));
 
     run_ = new QPushButton(tr("Run"));
     run_->setObjectName("run");

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Makes the screenshots in docs/screenshots/: a project of real runs on the reference models (int8
+# ResNet-8, a big/little cascade), opened in joule-studio under xvfb-run, every view rendered to a PNG.
+# Usage: packaging/screenshots.sh [BUILD_DIR]     (after make build; takes a few minutes)
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+joule="$build/bin/joule"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+project="$work/joule.db"
+for r in fmnist_resnet8_int8 fmnist_cascade; do
+  echo "screenshots: running $r into the project" >&2
+  "$joule" optimize "$here/resources/recipes/$r.json" --store "$project" >/dev/null 2>&1
+done
+out="$here/docs/screenshots"
+mkdir -p "$out"
+xvfb-run -a -s "-screen 0 1920x1200x24" "$build/bin/joule-studio" --screenshot "$out" "$project"
