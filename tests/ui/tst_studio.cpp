@@ -26,7 +26,10 @@
 #include <QFile>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QImage>
+#include <QProcess>
 #include <QProgressBar>
+#include <QSet>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -393,6 +396,46 @@ private slots:
         const QModelIndex index = table->model()->index(row, 0);
         QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(index).center());
         QCOMPARE(view->selectedNode(), index.data(ui::LayerTableModel::NodeRole).toInt());
+    }
+
+    // joule-studio --screenshot: every view of a real model as a real picture; a bad file is exit 1
+    // with the dialog's one-line reason.
+    void screenshotModeRendersEveryView()
+    {
+        const QString studio = qEnvironmentVariable("JOULE_BUILD_DIR") + "/bin/joule-studio";
+        QVERIFY2(QFileInfo::exists(studio), qPrintable(studio));
+        QTemporaryDir out;
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("XDG_CONFIG_HOME", out.filePath("config"));   // its recent-files list stays out of the user's
+        p.setProcessEnvironment(env);
+        p.start(studio, {"--screenshot", out.path(), model_});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 0);
+        const QStringList files = QString::fromUtf8(p.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
+        QStringList names;
+        for (const QString& f : files) {
+            names << QFileInfo(f).completeBaseName();
+            const QImage image(f);
+            QVERIFY2(!image.isNull(), qPrintable(f));
+            QVERIFY(image.width() > 200 && image.height() > 200);
+            QSet<QRgb> colours;
+            for (int y = 0; y < image.height(); y += 7)
+                for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
+            QVERIFY2(colours.size() > 8, qPrintable(f + " is nearly uniform"));
+        }
+        names.sort();
+        QCOMPARE(names, QStringList({"candidates", "compare", "graph", "inspector", "layers", "optimize", "window"}));
+
+        QFile broken(out.filePath("broken.onnx"));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write("not a model");
+        broken.close();
+        p.start(studio, {"--screenshot", out.filePath("shots"), broken.fileName()});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("broken.onnx"));
+        QVERIFY(!QFileInfo::exists(out.filePath("shots/graph.png")));
     }
 
 private:
