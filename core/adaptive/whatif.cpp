@@ -283,6 +283,182 @@ std::vector<OperatingPoint> paretoFront(std::vector<OperatingPoint> points)
     return front;
 }
 
+namespace {
+
+// class_max_prob tells a class's real difference from noise on folds of the tuning data: input i is in
+// fold i % kFolds (deterministic, and interleaved so that the order of the data does not matter). Five
+// folds, as in the usual five-fold cross-validation: each class's own threshold is tuned on 80% of the
+// data and must pay on each of the five held-out fifths.
+constexpr size_t kFolds = 5;
+size_t foldOf(size_t i) { return i % kFolds; }
+
+// Correct answers needed among `inputs`: at least the last stage's own there minus maxDrop, in whole
+// inputs.
+int64_t correctNeeded(const StageOutputs& out, const std::vector<size_t>& inputs, double maxDrop)
+{
+    int64_t correct = 0;
+    for (size_t i : inputs) correct += out.scores.back()[i].prediction == out.labels[i];
+    return static_cast<int64_t>(std::ceil((static_cast<double>(correct) - maxDrop * static_cast<double>(inputs.size())) - 1e-9));
+}
+
+// quickEval per fold: entries 0..kFolds-1 the folds, entry kFolds all inputs.
+std::vector<Quick> foldEval(const StageOutputs& out, const Cumulative& cum, StopRule rule, const std::vector<std::vector<double>>& t)
+{
+    std::vector<Quick> q(kFolds + 1);
+    const std::vector<double>& cost = cum.hasEnergy ? cum.energyUj : cum.latencyMs;
+    for (int64_t i = 0; i < out.inputCount(); ++i) {
+        const auto k = static_cast<size_t>(answeringStage(out, rule, t, i));
+        const auto ii = static_cast<size_t>(i);
+        const bool right = out.scores[k][ii].prediction == out.labels[ii];
+        for (Quick* e : {&q[foldOf(ii)], &q[kFolds]}) {
+            e->correct += right;
+            e->cost += cost[k];
+            e->latency += cum.latencyMs[k];
+        }
+    }
+    return q;
+}
+
+// Two stages, over a subset of the inputs, the classes in groups that share a threshold. A group's
+// threshold only decides the inputs the first stage predicts as one of its classes, so for a price
+// per error each group's best threshold is found on its own: the one that minimises
+//   -(inputs it stops) * (cost of the second stage) + price * (correct answers it loses).
+// `cheapest` bisects the price to the lowest that keeps `need` correct answers.
+class PricedThresholds {
+public:
+    PricedThresholds(const StageOutputs& out, const Cumulative& cum, const std::vector<size_t>& inputs, const std::vector<int>& groupOf)
+        : out_(out), inputs_(inputs), groupOf_(groupOf)
+    {
+        const std::vector<double>& c = cum.hasEnergy ? cum.energyUj : cum.latencyMs;
+        step_ = c[1] - c[0];
+        groups_.resize(static_cast<size_t>(*std::max_element(groupOf.begin(), groupOf.end()) + 1));
+        for (size_t i : inputs) {
+            const int64_t p = out.scores[0][i].prediction;
+            if (p >= 0 && p < out.classes) groups_[static_cast<size_t>(groupOf[static_cast<size_t>(p)])].push_back(i);
+        }
+        for (auto& idx : groups_)
+            std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+                return out.scores[0][a].top1 != out.scores[0][b].top1 ? out.scores[0][a].top1 > out.scores[0][b].top1 : a < b;
+            });
+    }
+
+    // One threshold per class at this price.
+    std::vector<double> at(double price) const
+    {
+        std::vector<double> byGroup(groups_.size(), 1.0);
+        for (size_t g = 0; g < groups_.size(); ++g) {
+            const auto& idx = groups_[g];
+            double loss = 0, bestObj = 0;   // stopping none
+            for (size_t k = 0; k < idx.size(); ++k) {
+                const size_t i = idx[k];
+                loss += lost(i);
+                const bool groupEnds = k + 1 == idx.size() || out_.scores[0][idx[k + 1]].top1 != out_.scores[0][i].top1;
+                const double obj = -static_cast<double>(k + 1) * step_ + price * loss;
+                if (groupEnds && obj < bestObj) {
+                    bestObj = obj;
+                    byGroup[g] = out_.scores[0][i].top1;
+                }
+            }
+        }
+        std::vector<double> t(groupOf_.size());
+        for (size_t c = 0; c < t.size(); ++c) t[c] = byGroup[static_cast<size_t>(groupOf_[c])];
+        return t;
+    }
+
+    // The thresholds at the lowest price that keeps `need` correct answers, and that price.
+    std::pair<std::vector<double>, double> cheapest(int64_t need) const
+    {
+        double lo = step_ * 1e-3, hi = step_ * static_cast<double>(std::max<size_t>(inputs_.size(), 1)) * 10;
+        for (int it = 0; it < 60; ++it) {
+            const double mid = std::sqrt(lo * hi);
+            if (evaluate(at(mid)).correct >= need) hi = mid;
+            else lo = mid;
+        }
+        return {at(hi), hi};
+    }
+
+    // What class c's inputs among `inputs` add to the objective at threshold t.
+    double objective(const std::vector<size_t>& inputs, int64_t c, double t, double price) const
+    {
+        double obj = 0;
+        for (size_t i : inputs) {
+            const StageScore& s = out_.scores[0][i];
+            if (s.prediction == c && s.top1 >= static_cast<float>(t)) obj += -step_ + price * lost(i);
+        }
+        return obj;
+    }
+
+    // The cheapest threshold shared by every class among `values` that keeps `need` correct answers
+    // (the most accurate one when none does), as tune() picks the single threshold.
+    double bestShared(int64_t need, const std::vector<double>& values) const
+    {
+        double chosen = 1.0;
+        Quick best = evaluate(std::vector<double>(groupOf_.size(), chosen));
+        for (double v : values) {
+            const Quick q = evaluate(std::vector<double>(groupOf_.size(), v));
+            if (better(q, best, need)) {
+                best = q;
+                chosen = v;
+            }
+        }
+        return chosen;
+    }
+
+private:
+    // Correct answers and cost (second stages run) among the inputs.
+    Quick evaluate(const std::vector<double>& t) const
+    {
+        Quick q;
+        for (size_t i : inputs_) {
+            const bool stop = confident(StopRule::ClassMaxProb, t, out_.scores[0][i]);
+            q.correct += out_.scores[stop ? 0 : 1][i].prediction == out_.labels[i];
+            q.cost += stop ? 0.0 : step_;
+        }
+        return q;
+    }
+    // Correct answers lost by answering input i at the first stage instead of the second: 1, 0 or -1.
+    double lost(size_t i) const
+    {
+        return static_cast<double>(out_.scores[1][i].prediction == out_.labels[i]) -
+               static_cast<double>(out_.scores[0][i].prediction == out_.labels[i]);
+    }
+
+    const StageOutputs& out_;
+    std::vector<size_t> inputs_;
+    std::vector<int> groupOf_;
+    double step_ = 0;
+    std::vector<std::vector<size_t>> groups_;   // inputs per group, most confident first
+};
+
+// Per class: whether its own threshold pays on data it was not tuned on (cross-fitted). For every
+// fold, two things are tuned on the other folds: one threshold per class (priced, at the lowest price
+// that keeps the bound there) and the best single threshold (as tune() picks it). On the held-out
+// fold, the class's inputs are costed at both thresholds at that price (second-stage cost of the
+// inputs sent on, plus the price of each error): its own threshold pays when it costs less there. A
+// class needs that on every fold; a class whose own threshold does not move from the single one
+// never does.
+std::vector<bool> ownThresholdPays(const StageOutputs& out, const Cumulative& cum, double maxDrop, const std::vector<double>& values)
+{
+    std::vector<bool> pays(static_cast<size_t>(out.classes), true);
+    std::vector<int> separate(static_cast<size_t>(out.classes));
+    std::iota(separate.begin(), separate.end(), 0);
+    for (size_t f = 0; f < kFolds; ++f) {
+        std::vector<size_t> train, held;
+        for (size_t i = 0; i < out.labels.size(); ++i) (foldOf(i) == f ? held : train).push_back(i);
+        const int64_t need = correctNeeded(out, train, maxDrop);
+        const PricedThresholds perClass(out, cum, train, separate);
+        const auto [own, price] = perClass.cheapest(need);
+        const double common = perClass.bestShared(need, values);
+        for (size_t c = 0; c < pays.size(); ++c) {
+            const auto cls = static_cast<int64_t>(c);
+            if (!(perClass.objective(held, cls, own[c], price) < perClass.objective(held, cls, common, price))) pays[c] = false;
+        }
+    }
+    return pays;
+}
+
+} // namespace
+
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
 {
     checkOutputs(out);
@@ -310,54 +486,45 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
         }
     }
     if (rule == StopRule::ClassMaxProb && out.stageCount() == 2) {
-        // Two stages: for a price per error, the best threshold of each class is found on its own
-        // (a class's threshold only decides the inputs the first stage predicts as that class); the
-        // price is bisected to the cheapest one that keeps the accuracy.
-        const double step = (cum.hasEnergy ? cum.energyUj : cum.latencyMs)[1] - (cum.hasEnergy ? cum.energyUj : cum.latencyMs)[0];
-        const auto byClass = [&] {
-            std::vector<std::vector<size_t>> v(static_cast<size_t>(out.classes));
-            for (size_t i = 0; i < out.labels.size(); ++i) {
-                const int64_t p = out.scores[0][i].prediction;
-                if (p >= 0 && p < out.classes) v[static_cast<size_t>(p)].push_back(i);
-            }
-            for (auto& idx : v)
-                std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return out.scores[0][a].top1 > out.scores[0][b].top1; });
-            return v;
-        }();
-        auto thresholdsFor = [&](double price) {
-            std::vector<double> t(static_cast<size_t>(out.classes), 1.0);
-            for (size_t c = 0; c < byClass.size(); ++c) {
-                const auto& idx = byClass[c];
-                double loss = 0, bestObj = 0;   // stopping none
-                for (size_t k = 0; k < idx.size(); ++k) {
-                    const size_t i = idx[k];
-                    loss += static_cast<double>(out.scores[1][i].prediction == out.labels[i]) -
-                            static_cast<double>(out.scores[0][i].prediction == out.labels[i]);
-                    const bool groupEnds = k + 1 == idx.size() || out.scores[0][idx[k + 1]].top1 != out.scores[0][i].top1;
-                    const double obj = -static_cast<double>(k + 1) * step + price * loss;
-                    if (groupEnds && obj < bestObj) {
-                        bestObj = obj;
-                        t[c] = out.scores[0][i].top1;
-                    }
+        // Two stages: classes whose own threshold pays on held-out folds get one, priced (see
+        // PricedThresholds); the others share one threshold, priced the same way.
+        std::vector<size_t> all(static_cast<size_t>(n));
+        std::iota(all.begin(), all.end(), size_t(0));
+        const std::vector<bool> own = ownThresholdPays(out, cum, maxDrop, values);
+        std::vector<int> groupOf(static_cast<size_t>(out.classes), 0);
+        for (size_t c = 0; c < own.size(); ++c)
+            if (own[c]) groupOf[c] = static_cast<int>(c) + 1;
+        if (std::find(own.begin(), own.end(), true) != own.end()) {
+            // The priced thresholds, then the shared one scanned as the single one was (pricing only
+            // reaches the convex hull of each group's trade-off).
+            std::vector<std::vector<double>> th{PricedThresholds(out, cum, all, groupOf).cheapest(need).first};
+            Quick q = quickEval(out, cum, rule, th);
+            auto chosen = th;
+            for (double v : values) {
+                for (size_t c = 0; c < own.size(); ++c)
+                    if (!own[c]) th[0][c] = v;
+                const Quick qv = quickEval(out, cum, rule, th);
+                if (better(qv, q, need)) {
+                    q = qv;
+                    chosen = th;
                 }
             }
-            return std::vector<std::vector<double>>{t};
-        };
-        double lo = step * 1e-3, hi = step * static_cast<double>(std::max<int64_t>(n, 1)) * 10;
-        for (int it = 0; it < 60; ++it) {
-            const double mid = std::sqrt(lo * hi);
-            if (quickEval(out, cum, rule, thresholdsFor(mid)).correct >= need) hi = mid;
-            else lo = mid;
-        }
-        const auto th = thresholdsFor(hi);
-        const Quick q = quickEval(out, cum, rule, th);
-        if (better(q, bestQ, need)) {
-            bestQ = q;
-            best = th;
+            if (better(q, bestQ, need)) {
+                bestQ = q;
+                best = chosen;
+            }
         }
     } else if (rule == StopRule::ClassMaxProb) {
-        // One class's threshold at a time, over a coarser grid, while that pays.
+        // One class's threshold at a time, over a coarser grid, while that pays on the whole set and
+        // stays within the bound on every fold.
         const std::vector<double> grid = candidateValues(out, StopRule::MaxProb, 200);
+        std::vector<int64_t> foldNeed(kFolds);
+        {
+            std::vector<std::vector<size_t>> folds(kFolds);
+            for (size_t i = 0; i < static_cast<size_t>(n); ++i) folds[foldOf(i)].push_back(i);
+            for (size_t f = 0; f < kFolds; ++f) foldNeed[f] = correctNeeded(out, folds[f], maxDrop);
+        }
+        std::vector<Quick> current = foldEval(out, cum, rule, best);
         for (int pass = 0; pass < 3; ++pass) {
             bool improved = false;
             for (size_t s = 0; s < best.size(); ++s)
@@ -366,9 +533,14 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
                     double chosen = keep;
                     for (double v : grid) {
                         best[s][c] = v;
-                        const Quick q = quickEval(out, cum, rule, best);
-                        if (better(q, bestQ, need)) {
-                            bestQ = q;
+                        const std::vector<Quick> q = foldEval(out, cum, rule, best);
+                        bool everyFold = true;
+                        for (size_t f = 0; f < kFolds; ++f)
+                            everyFold = everyFold && q[f].cost <= current[f].cost &&
+                                        q[f].correct >= std::min(foldNeed[f], current[f].correct);
+                        if (everyFold && better(q[kFolds], bestQ, need)) {
+                            bestQ = q[kFolds];
+                            current = q;
                             chosen = v;
                             improved = true;
                         }

@@ -83,10 +83,19 @@ struct Tuned {
 };
 
 // The cheapest thresholds (expected energy, else latency) whose accuracy is at least the last
-// stage's own minus `maxDrop`. class_max_prob starts from the best single threshold; with two stages
-// it then prices errors (each class's best threshold for a price, the price bisected to the accuracy
-// bound), with more it lowers or raises one class's threshold at a time while that pays. Either way it
-// never does worse than the single threshold on this data.
+// stage's own minus `maxDrop`. class_max_prob starts from the best single threshold and lets a class
+// leave it only where that holds up on data it was not tuned on. The data is split into five folds
+// (input i in fold i % 5, so the result is deterministic).
+//   - Two stages: for each fold, per-class thresholds are tuned on the other four (errors priced,
+//     each class's best threshold for the price, the price bisected to the accuracy bound), and so is
+//     the best single threshold. A class gets its own threshold only when, on every held-out fold,
+//     its own costs less than the single one at that price (second-stage runs saved against errors
+//     added). Those classes are priced again on all the data, the others share one threshold,
+//     scanned like the single one.
+//   - More stages: one class's threshold at a time moves while that pays on all the data and, on
+//     every fold, costs no more and stays within the bound there (or loses nothing there).
+// When no class qualifies the result is exactly the single threshold; it is never worse than the
+// single threshold on this data.
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop);
 
 // What a tuning reached on its data, for a candidate's notes: {"samples", "accuracy",

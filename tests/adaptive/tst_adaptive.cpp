@@ -50,6 +50,49 @@ StageOutputs randomOutputs(int64_t n, unsigned seed)
     return out;
 }
 
+// Two stages over 3 classes (costs 10 and 100), built fold by fold: tune() puts input i in fold i % 5,
+// so fold f's inputs are placed at indices f, f + 5, f + 10, ... Every fold has, for each class, 20
+// easy inputs (top-1 0.95, both stages right) and 4 hard ones (top-1 0.5, only the big stage right).
+// Classes 1 and 2 also have 4 inputs per fold at 0.7 that only the big stage gets right, so no single
+// threshold may go down to 0.7 without losing accuracy. Class 0 has `low[f]` inputs at 0.7 in fold f,
+// whose little-stage answer costs `lost[f]` correct answers each (0: both right; 1: only big right;
+// -1: only little right).
+StageOutputs classCase(const std::vector<int>& low, const std::vector<int>& lost)
+{
+    struct In {
+        int64_t label, little, big;
+        float top1;
+    };
+    std::vector<std::vector<In>> folds(5);
+    for (size_t f = 0; f < folds.size(); ++f) {
+        for (int64_t c = 0; c < 3; ++c) {
+            for (int k = 0; k < 20; ++k) folds[f].push_back({c, c, c, 0.95f});
+            for (int k = 0; k < 4; ++k) folds[f].push_back({c, (c + 1) % 3, c, 0.5f});
+            if (c > 0)
+                for (int k = 0; k < 4; ++k) folds[f].push_back({(c + 1) % 3, c, (c + 1) % 3, 0.7f});
+        }
+        for (int k = 0; k < low[f]; ++k)
+            folds[f].push_back(lost[f] == 0 ? In{0, 0, 0, 0.7f} : lost[f] > 0 ? In{1, 0, 1, 0.7f} : In{0, 0, 1, 0.7f});
+    }
+    size_t rows = 0;
+    for (auto& f : folds) rows = std::max(rows, f.size());
+    for (auto& f : folds)
+        while (f.size() < rows) f.push_back({2, 2, 2, 0.95f});
+    StageOutputs out;
+    out.stageNames = {"little", "big"};
+    out.costs = {{10, 1.0, 10.0}, {100, 9.0, 100.0}};
+    out.classes = 3;
+    out.scores.resize(2);
+    for (size_t r = 0; r < rows; ++r)
+        for (auto& f : folds) {
+            const In& in = f[r];
+            out.labels.push_back(in.label);
+            out.scores[0].push_back({in.little, in.top1, in.top1 - 0.05f, 1 - in.top1});
+            out.scores[1].push_back({in.big, 0.9f, 0.8f, 0.3f});
+        }
+    return out;
+}
+
 } // namespace
 
 class TestAdaptive : public QObject {
@@ -161,6 +204,36 @@ private slots:
         QCOMPARE(perClass.thresholds.front().size(), size_t(10));
         QVERIFY(perClass.outcome.accuracy >= perClass.referenceAccuracy - 0.01 - 1e-12);
         QVERIFY(*perClass.outcome.expectedEnergyUj <= *single.outcome.expectedEnergyUj + 1e-9);
+    }
+
+    void aClassKeepsTheSingleThresholdWhenItsDifferenceIsNoise()
+    {
+        // Class 0's inputs at 0.7 are right at the little stage in folds 0 and 1 and wrong in folds 2
+        // to 4, so on the whole set answering them early loses nothing (-30 + 30) and saves their big
+        // runs: tuned on all of it, class 0 would go down to 0.7. Held out, that loses accuracy on
+        // folds 2 to 4, so class 0 keeps the single threshold, as every class does.
+        const StageOutputs out = classCase({15, 15, 10, 10, 10}, {-1, -1, 1, 1, 1});
+        const Tuned single = tune(out, StopRule::MaxProb, 0.0);
+        const Tuned perClass = tune(out, StopRule::ClassMaxProb, 0.0);
+        QCOMPARE(static_cast<float>(single.thresholds.front().front()), 0.95f);
+        QCOMPARE(perClass.thresholds.front(), std::vector<double>(3, single.thresholds.front().front()));
+        QCOMPARE(perClass.outcome.correct, single.outcome.correct);
+        QCOMPARE(*perClass.outcome.expectedEnergyUj, *single.outcome.expectedEnergyUj);
+    }
+
+    void aClassReliableAtLowConfidenceOnEveryFoldGetsItsOwnThreshold()
+    {
+        // Class 0's inputs at 0.7 are right at both stages on every fold: answering them early costs
+        // no accuracy anywhere, so class 0 goes down to 0.7 while the others stay at 0.95.
+        const StageOutputs out = classCase({10, 10, 10, 10, 10}, {0, 0, 0, 0, 0});
+        const Tuned single = tune(out, StopRule::MaxProb, 0.0);
+        const Tuned perClass = tune(out, StopRule::ClassMaxProb, 0.0);
+        const std::vector<double>& t = perClass.thresholds.front();
+        QVERIFY2(static_cast<float>(t[0]) <= 0.7f && static_cast<float>(t[0]) > 0.5f, qPrintable(QString::number(t[0])));
+        QCOMPARE(static_cast<float>(t[1]), 0.95f);
+        QCOMPARE(static_cast<float>(t[2]), 0.95f);
+        QCOMPARE(perClass.outcome.correct, single.outcome.correct);
+        QVERIFY(*perClass.outcome.expectedEnergyUj < *single.outcome.expectedEnergyUj - 1.0);
     }
 
     void policiesAndStageOutputsRoundTripThroughJson()
