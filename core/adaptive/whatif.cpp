@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace joule::adaptive {
@@ -457,6 +458,216 @@ std::vector<bool> ownThresholdPays(const StageOutputs& out, const Cumulative& cu
     return pays;
 }
 
+using Thresholds = std::vector<std::vector<double>>;
+using Free = std::vector<std::vector<char>>;   // [stage][class]: 1 where the threshold may move
+
+// More than two stages, over a subset of the inputs: a threshold per stage and class for a price per
+// error. With the other thresholds fixed, which inputs reach stage s, and where each would be answered
+// if it went on, are fixed too; stage s's threshold for class c only decides which of the inputs that
+// reach s predicted as c stop there. Its best value for the price minimises, over the inputs it stops,
+//   (cost of stopping at s - cost of going on) + price * (correct answers lost by stopping),
+// found in one scan of those inputs by confidence. Each free threshold is set so in turn (every move
+// lowers the priced cost) until none moves. `cheapest` bisects the price to the lowest that keeps
+// `need` correct answers.
+class PricedChain {
+public:
+    PricedChain(const StageOutputs& out, const Cumulative& cum, const std::vector<size_t>& inputs)
+        : out_(out), cost_(cum.hasEnergy ? cum.energyUj : cum.latencyMs), inputs_(inputs), last_(out.stageCount() - 1)
+    {
+        step_ = std::max(cost_[last_] - cost_[0], 1e-12);
+        order_.resize(last_);
+        for (size_t s = 0; s < last_; ++s) {
+            order_[s] = inputs;
+            const auto& sc = out.scores[s];
+            std::sort(order_[s].begin(), order_[s].end(),
+                      [&](size_t a, size_t b) { return sc[a].top1 != sc[b].top1 ? sc[a].top1 > sc[b].top1 : a < b; });
+        }
+    }
+
+    // Coordinate descent from `t` at this price, moving only the free thresholds.
+    void descend(double price, Thresholds& t, const Free& free) const
+    {
+        std::vector<double> delta(out_.labels.size());
+        std::vector<char> reach(out_.labels.size());
+        std::vector<std::vector<size_t>> byClass(static_cast<size_t>(out_.classes));
+        for (int pass = 0; pass < 6; ++pass) {
+            bool moved = false;
+            for (size_t s = 0; s < last_; ++s) {
+                if (std::find(free[s].begin(), free[s].end(), char(1)) == free[s].end()) continue;
+                for (size_t i : inputs_) {
+                    size_t k = 0;
+                    while (k < s && !confident(StopRule::ClassMaxProb, t[k], out_.scores[k][i])) ++k;
+                    reach[i] = k == s;
+                    if (!reach[i]) continue;
+                    size_t g = s + 1;
+                    while (g < last_ && !confident(StopRule::ClassMaxProb, t[g], out_.scores[g][i])) ++g;
+                    delta[i] = (cost_[s] - price * right(s, i)) - (cost_[g] - price * right(g, i));
+                }
+                for (auto& v : byClass) v.clear();
+                for (size_t i : order_[s]) {
+                    const int64_t p = out_.scores[s][i].prediction;
+                    if (reach[i] && p >= 0 && p < out_.classes && free[s][static_cast<size_t>(p)]) byClass[static_cast<size_t>(p)].push_back(i);
+                }
+                const auto& sc = out_.scores[s];
+                for (size_t c = 0; c < byClass.size(); ++c) {
+                    const auto& idx = byClass[c];   // most confident first
+                    if (idx.empty()) continue;
+                    // The priced change of stopping the inputs at or above v, against stopping none.
+                    auto stopping = [&](double v) {
+                        double d = 0;
+                        for (size_t i : idx) {
+                            if (!(sc[i].top1 >= static_cast<float>(v))) break;
+                            d += delta[i];
+                        }
+                        return d;
+                    };
+                    const double current = stopping(t[s][c]);
+                    double bestD = stopping(1.0), bestV = 1.0, sum = 0;
+                    for (size_t k = 0; k < idx.size(); ++k) {
+                        sum += delta[idx[k]];
+                        const bool groupEnds = k + 1 == idx.size() || sc[idx[k + 1]].top1 != sc[idx[k]].top1;
+                        if (groupEnds && sum < bestD) {
+                            bestD = sum;
+                            bestV = sc[idx[k]].top1;
+                        }
+                    }
+                    if (bestD < current - 1e-9 * step_) {
+                        t[s][c] = bestV;
+                        moved = true;
+                    }
+                }
+            }
+            if (!moved) break;
+        }
+    }
+
+    // The thresholds at the lowest price that keeps `need` correct answers, and that price.
+    std::pair<Thresholds, double> cheapest(int64_t need, const Thresholds& start, const Free& free) const
+    {
+        double lo = step_ * 1e-3, hi = step_ * static_cast<double>(std::max<size_t>(inputs_.size(), 1)) * 10;
+        Thresholds atHi = start;
+        descend(hi, atHi, free);
+        for (int it = 0; it < 32; ++it) {
+            const double mid = std::sqrt(lo * hi);
+            Thresholds t = start;
+            descend(mid, t, free);
+            if (evaluate(inputs_, t).correct >= need) {
+                hi = mid;
+                atHi = std::move(t);
+            } else {
+                lo = mid;
+            }
+        }
+        return {atHi, hi};
+    }
+
+    // Correct answers and cost among `inputs` at thresholds t.
+    Quick evaluate(const std::vector<size_t>& inputs, const Thresholds& t) const
+    {
+        Quick q;
+        for (size_t i : inputs) {
+            const size_t k = stageOf(t, i);
+            q.correct += out_.scores[k][i].prediction == out_.labels[i];
+            q.cost += cost_[k];
+        }
+        return q;
+    }
+
+private:
+    size_t stageOf(const Thresholds& t, size_t i) const
+    {
+        size_t k = 0;
+        while (k < last_ && !confident(StopRule::ClassMaxProb, t[k], out_.scores[k][i])) ++k;
+        return k;
+    }
+    double right(size_t k, size_t i) const { return out_.scores[k][i].prediction == out_.labels[i] ? 1.0 : 0.0; }
+
+    const StageOutputs& out_;
+    const std::vector<double>& cost_;
+    std::vector<size_t> inputs_;
+    size_t last_;
+    double step_ = 0;
+    std::vector<std::vector<size_t>> order_;   // [stage]: the inputs, most confident first
+};
+
+// More than two stages, per stage and class: whether its own threshold pays on data it was not tuned
+// on (cross-fitted, as ownThresholdPays for two stages). For every fold, two things are tuned on the
+// other folds: every stage and class threshold (priced, at the lowest price that keeps the bound
+// there) and the best single threshold (as tune() picks it). On the held-out fold, the single
+// threshold with just that one threshold changed to its own value is priced against the single
+// threshold alone (cost of the inputs plus the price of each error): it pays when it costs less
+// there. A (stage, class) needs that on every fold; one whose own threshold does not move from the
+// single one never does.
+Free ownStageThresholdsPay(const StageOutputs& out, const Cumulative& cum, double maxDrop, const std::vector<double>& values)
+{
+    const size_t stages = out.stageCount() - 1, classes = static_cast<size_t>(out.classes);
+    const Free everything(stages, std::vector<char>(classes, 1));
+    Free pays = everything;
+    std::vector<std::vector<size_t>> held(kFolds), train(kFolds);
+    for (size_t i = 0; i < out.labels.size(); ++i)
+        for (size_t f = 0; f < kFolds; ++f) (foldOf(i) == f ? held : train)[f].push_back(i);
+    std::vector<int64_t> need(kFolds);
+    for (size_t f = 0; f < kFolds; ++f) need[f] = correctNeeded(out, train[f], maxDrop);
+    // The best single threshold on each fold's training part, all in one scan: training = all - fold.
+    auto training = [](const std::vector<Quick>& q, size_t f) {
+        return Quick{q[kFolds].correct - q[f].correct, q[kFolds].cost - q[f].cost, q[kFolds].latency - q[f].latency};
+    };
+    std::vector<double> single(kFolds, 1.0);
+    std::vector<Quick> singleQ(kFolds);
+    std::vector<std::vector<Quick>> line(kFolds);   // every single threshold on each held-out fold
+    {
+        const std::vector<Quick> q = foldEval(out, cum, StopRule::ClassMaxProb, uniform(out, StopRule::ClassMaxProb, 1.0));
+        for (size_t f = 0; f < kFolds; ++f) {
+            singleQ[f] = training(q, f);
+            line[f].push_back(q[f]);
+        }
+    }
+    for (double v : values) {
+        const std::vector<Quick> q = foldEval(out, cum, StopRule::ClassMaxProb, uniform(out, StopRule::ClassMaxProb, v));
+        for (size_t f = 0; f < kFolds; ++f) {
+            line[f].push_back(q[f]);
+            const Quick tq = training(q, f);
+            if (better(tq, singleQ[f], need[f])) {
+                singleQ[f] = tq;
+                single[f] = v;
+            }
+        }
+    }
+    // The cheapest a single threshold gets on held-out fold f with at least `correct` right there.
+    auto singleLine = [&](size_t f, int64_t correct) {
+        double c = std::numeric_limits<double>::infinity();
+        for (const Quick& q : line[f])
+            if (q.correct >= correct) c = std::min(c, q.cost);
+        return c;
+    };
+    std::vector<std::vector<int>> direction(stages, std::vector<int>(classes, 0));   // -1 lower, +1 higher
+    for (size_t f = 0; f < kFolds; ++f) {
+        const PricedChain chain(out, cum, train[f]);
+        const Thresholds common = uniform(out, StopRule::ClassMaxProb, single[f]);
+        const auto [own, price] = chain.cheapest(need[f], common, everything);
+        const Quick base = chain.evaluate(held[f], common);
+        for (size_t s = 0; s < stages; ++s)
+            for (size_t c = 0; c < classes; ++c) {
+                if (!pays[s][c]) continue;
+                const float o = static_cast<float>(own[s][c]), one = static_cast<float>(single[f]);
+                const int way = o < one ? -1 : o > one ? 1 : 0;
+                if (way == 0 || (f > 0 && way != direction[s][c])) {
+                    pays[s][c] = 0;
+                    continue;
+                }
+                direction[s][c] = way;
+                Thresholds x = common;
+                x[s][c] = own[s][c];
+                const Quick q = chain.evaluate(held[f], x);
+                const double lineCost = singleLine(f, q.correct), tolerance = 1e-9 * std::max(lineCost, 1.0);
+                const double priced = q.cost - price * static_cast<double>(q.correct),
+                             pricedBase = base.cost - price * static_cast<double>(base.correct);
+                if (!(q.cost < lineCost - tolerance) || !(priced < pricedBase - tolerance)) pays[s][c] = 0;
+            }
+    }
+    return pays;
+}
+
 } // namespace
 
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
@@ -515,39 +726,31 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
             }
         }
     } else if (rule == StopRule::ClassMaxProb) {
-        // One class's threshold at a time, over a coarser grid, while that pays on the whole set and
-        // stays within the bound on every fold.
-        const std::vector<double> grid = candidateValues(out, StopRule::MaxProb, 200);
-        std::vector<int64_t> foldNeed(kFolds);
-        {
-            std::vector<std::vector<size_t>> folds(kFolds);
-            for (size_t i = 0; i < static_cast<size_t>(n); ++i) folds[foldOf(i)].push_back(i);
-            for (size_t f = 0; f < kFolds; ++f) foldNeed[f] = correctNeeded(out, folds[f], maxDrop);
-        }
-        std::vector<Quick> current = foldEval(out, cum, rule, best);
-        for (int pass = 0; pass < 3; ++pass) {
-            bool improved = false;
-            for (size_t s = 0; s < best.size(); ++s)
-                for (size_t c = 0; c < best[s].size(); ++c) {
-                    const double keep = best[s][c];
-                    double chosen = keep;
-                    for (double v : grid) {
-                        best[s][c] = v;
-                        const std::vector<Quick> q = foldEval(out, cum, rule, best);
-                        bool everyFold = true;
-                        for (size_t f = 0; f < kFolds; ++f)
-                            everyFold = everyFold && q[f].cost <= current[f].cost &&
-                                        q[f].correct >= std::min(foldNeed[f], current[f].correct);
-                        if (everyFold && better(q[kFolds], bestQ, need)) {
-                            bestQ = q[kFolds];
-                            current = q;
-                            chosen = v;
-                            improved = true;
-                        }
-                    }
-                    best[s][c] = chosen;
+        // More stages: (stage, class) thresholds whose own value pays on held-out folds get one,
+        // priced (see PricedChain); the others share one threshold, scanned like the single one.
+        const auto own = ownStageThresholdsPay(out, cum, maxDrop, values);
+        bool any = false;
+        for (const auto& s : own) any = any || std::find(s.begin(), s.end(), char(1)) != s.end();
+        if (any) {
+            std::vector<size_t> all(static_cast<size_t>(n));
+            std::iota(all.begin(), all.end(), size_t(0));
+            std::vector<std::vector<double>> th = PricedChain(out, cum, all).cheapest(need, best, own).first;
+            Quick q = quickEval(out, cum, rule, th);
+            auto chosen = th;
+            for (double v : values) {
+                for (size_t s = 0; s < th.size(); ++s)
+                    for (size_t c = 0; c < th[s].size(); ++c)
+                        if (!own[s][c]) th[s][c] = v;
+                const Quick qv = quickEval(out, cum, rule, th);
+                if (better(qv, q, need)) {
+                    q = qv;
+                    chosen = th;
                 }
-            if (!improved) break;
+            }
+            if (better(q, bestQ, need)) {
+                bestQ = q;
+                best = chosen;
+            }
         }
     }
     t.thresholds = best;

@@ -92,9 +92,15 @@ struct Tuned {
 //     its own costs less than the single one at that price (second-stage runs saved against errors
 //     added). Those classes are priced again on all the data, the others share one threshold,
 //     scanned like the single one.
-//   - More stages: one class's threshold at a time moves while that pays on all the data and, on
-//     every fold, costs no more and stays within the bound there (or loses nothing there).
-// When no class qualifies the result is exactly the single threshold; it is never worse than the
+//   - More stages: a threshold per stage and class. For each fold, tuned on the other four: every
+//     (stage, class) threshold (errors priced; with the others fixed, each one's best value for the
+//     price is found on its own, in turn until none moves; the price bisected to the bound), and the
+//     best single threshold. A (stage, class) gets its own threshold only when, on every held-out
+//     fold, the single threshold with just that one changed beats the single threshold at that
+//     price and costs less than any single threshold there at the accuracy it reaches, moving the
+//     same way (lower or higher) on every fold. Those are priced again on all the data, the others
+//     share one threshold, scanned like the single one.
+// When nothing qualifies the result is exactly the single threshold; it is never worse than the
 // single threshold on this data.
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop);
 

@@ -93,6 +93,23 @@ StageOutputs classCase(const std::vector<int>& low, const std::vector<int>& lost
     return out;
 }
 
+// classCase with a middle stage between little and big (costs 10, 30 and 100): the middle stage
+// answers as big does, at top-1 0.95, except on every seventh input, where it is wrong at 0.5 and only
+// big is right. No (stage, class) threshold but class 0's at the little stage has anything to gain.
+StageOutputs threeStages(const StageOutputs& two)
+{
+    StageOutputs out = two;
+    out.stageNames = {"little", "middle", "big"};
+    out.costs = {{10, 1.0, 10.0}, {30, 3.0, 30.0}, {100, 9.0, 100.0}};
+    std::vector<StageScore> middle;
+    for (size_t i = 0; i < out.labels.size(); ++i) {
+        const int64_t big = two.scores[1][i].prediction;
+        middle.push_back(i % 7 == 0 ? StageScore{(big + 1) % 3, 0.5f, 0.45f, 0.5f} : StageScore{big, 0.95f, 0.9f, 0.05f});
+    }
+    out.scores = {two.scores[0], middle, two.scores[1]};
+    return out;
+}
+
 } // namespace
 
 class TestAdaptive : public QObject {
@@ -232,6 +249,39 @@ private slots:
         QVERIFY2(static_cast<float>(t[0]) <= 0.7f && static_cast<float>(t[0]) > 0.5f, qPrintable(QString::number(t[0])));
         QCOMPARE(static_cast<float>(t[1]), 0.95f);
         QCOMPARE(static_cast<float>(t[2]), 0.95f);
+        QCOMPARE(perClass.outcome.correct, single.outcome.correct);
+        QVERIFY(*perClass.outcome.expectedEnergyUj < *single.outcome.expectedEnergyUj - 1.0);
+    }
+
+    void withThreeStagesAClassKeepsTheSingleThresholdWhenItsDifferenceIsNoise()
+    {
+        // As with two stages: class 0's inputs at 0.7 are right at the little stage in folds 0 and 1
+        // only. Tuned on all of the data, its little-stage threshold would go down to 0.7; held out,
+        // that loses accuracy on folds 2 to 4, so every stage and class keeps the single threshold.
+        const StageOutputs out = threeStages(classCase({15, 15, 10, 10, 10}, {-1, -1, 1, 1, 1}));
+        const Tuned single = tune(out, StopRule::MaxProb, 0.0);
+        const Tuned perClass = tune(out, StopRule::ClassMaxProb, 0.0);
+        QCOMPARE(static_cast<float>(single.thresholds.front().front()), 0.95f);
+        QCOMPARE(perClass.thresholds.size(), size_t(2));
+        for (const auto& stage : perClass.thresholds) QCOMPARE(stage, std::vector<double>(3, single.thresholds.front().front()));
+        QCOMPARE(perClass.outcome.correct, single.outcome.correct);
+        QCOMPARE(*perClass.outcome.expectedEnergyUj, *single.outcome.expectedEnergyUj);
+    }
+
+    void withThreeStagesAClassReliableAtLowConfidenceOnEveryFoldGetsItsOwnThreshold()
+    {
+        // Class 0's inputs at 0.7 are right at every stage on every fold: at the little stage, class 0
+        // goes down to 0.7; every other stage and class keeps the single threshold.
+        const StageOutputs out = threeStages(classCase({10, 10, 10, 10, 10}, {0, 0, 0, 0, 0}));
+        const Tuned single = tune(out, StopRule::MaxProb, 0.0);
+        const Tuned perClass = tune(out, StopRule::ClassMaxProb, 0.0);
+        const float one = static_cast<float>(single.thresholds.front().front());
+        QCOMPARE(one, 0.95f);
+        const std::vector<double>& little = perClass.thresholds.front();
+        QVERIFY2(static_cast<float>(little[0]) <= 0.7f && static_cast<float>(little[0]) > 0.5f, qPrintable(QString::number(little[0])));
+        QCOMPARE(static_cast<float>(little[1]), one);
+        QCOMPARE(static_cast<float>(little[2]), one);
+        for (double v : perClass.thresholds[1]) QCOMPARE(static_cast<float>(v), one);
         QCOMPARE(perClass.outcome.correct, single.outcome.correct);
         QVERIFY(*perClass.outcome.expectedEnergyUj < *single.outcome.expectedEnergyUj - 1.0);
     }
