@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config ccache
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libeigen3-dev libstb-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
-  libgraphviz-dev
+  libgraphviz-dev qt6-svg-dev poppler-utils
   dataset-fashion-mnist libonnx-testdata
   xvfb xauth python3 python3-numpy python3-onnx python3-torch python3-torchvision
   slurm-wlm munge

@@ -309,12 +309,13 @@ void MainWindow::setProject(std::unique_ptr<Project> project)
     current_.clear();
     tree_->setProject(project_.get());
     optimize_->setProject(project_.get());
-    compare_->setProject(project_.get(), target());
+    // Compare starts with the first two candidates (a store's baseline and what its first run made).
+    const auto& all = project_ ? project_->candidates() : std::vector<CandidateInfo>{};
+    compare_->setProject(project_.get(), target(), all.empty() ? QString() : all[0].key,
+                         all.size() > 1 ? all[1].key : all.empty() ? QString() : all[0].key);
     runAction_->setEnabled(project_ && !project_->modelPath().isEmpty());
     updateTitle();
-    if (project_ && !project_->candidates().empty()) selectCandidate(project_->candidates().front().key);
-    if (project_ && project_->kind() == Project::Kind::Store && project_->candidates().size() > 1)
-        compare_->compare(project_->candidates()[0].key, project_->candidates()[1].key);
+    if (!all.empty()) selectCandidate(all.front().key);
     emit projectChanged();
 }
 
@@ -338,7 +339,7 @@ void MainWindow::refreshCandidate()
     try {
         const LoadedGraph& g = project_->graph(*c);
         if (shownGraph_ != g.graph.get()) {
-            graph_->setGraph(*g.graph);
+            graph_->setLayout(*g.layout);
             shownGraph_ = g.graph.get();
         }
         const cost::ModelEstimate& e = project_->estimate(*c, target());
@@ -415,12 +416,9 @@ bool MainWindow::runOptimization()
                 if (!c.plugin.isEmpty()) newest = c.key;
             project_->append(std::move(*recorded));
             tree_->setProject(project_.get());
-            compare_->setProject(project_.get(), target());
+            compare_->setProject(project_.get(), target(), project_->candidates().front().key, newest);
             updateTitle();
-            if (!newest.isEmpty()) {
-                selectCandidate(newest);
-                compare_->compare(project_->candidates().front().key, newest);
-            }
+            if (!newest.isEmpty()) selectCandidate(newest);
             emit projectChanged();
         });
     if (!started) {

@@ -1,9 +1,11 @@
-// joule whatif STAGES.json [--rule R] [--thresholds LIST | --sweep N] [--json]
+// joule whatif STAGES.json | --store FILE --candidate ID  [--rule R] [--thresholds LIST | --sweep N] [--json]
 #include "cli_common.h"
 
 #include "adaptive/whatif.h"
+#include "store/store.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 
 #include <chrono>
@@ -63,24 +65,51 @@ int runWhatif(const QStringList& args)
     parser.setApplicationDescription(
         "Accuracy and expected cost per input of an adaptive policy at other thresholds, recomputed from every stage's "
         "stored answers (joule optimize --records-dir DIR writes DIR/<candidate>.stages.json), without running a model.");
-    parser.addPositionalArgument("STAGES", "A stage-outputs file (<candidate>.stages.json).");
+    parser.addPositionalArgument("STAGES", "A stage-outputs file (<candidate>.stages.json); or give --store and --candidate.");
+    parser.addOption({"store", "Read the stage outputs of --candidate from this experiment store instead of a file.", "FILE"});
+    parser.addOption({"candidate", "The store-wide id of an adaptive candidate (joule runs show lists them).", "ID"});
     parser.addOption({"rule", "max_prob, margin, entropy or class_max_prob (default: the candidate's own).", "R"});
     parser.addOption({"thresholds", "Comma-separated thresholds (default: the candidate's own); class_max_prob takes one per class.", "LIST"});
     parser.addOption({"sweep", "Evaluate N thresholds spread over the rule's range and print the Pareto front.", "N"});
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);
-    if (parser.positionalArguments().size() != 1) throw CliError("give exactly one STAGES file (see --help)");
+    const bool fromStore = parser.isSet("store") || parser.isSet("candidate");
+    if (fromStore && !(parser.isSet("store") && parser.isSet("candidate"))) throw CliError("give --store FILE and --candidate ID together");
+    if (fromStore && !parser.positionalArguments().isEmpty()) throw CliError("give a STAGES file or --store and --candidate, not both");
+    if (!fromStore && parser.positionalArguments().size() != 1) throw CliError("give exactly one STAGES file, or --store and --candidate (see --help)");
     if (parser.isSet("sweep") && parser.isSet("thresholds")) throw CliError("give --thresholds or --sweep, not both");
 
-    const QString path = parser.positionalArguments().front();
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) throw CliError(path.toStdString() + ": cannot read (" + f.errorString().toStdString() + ")");
-    QJsonParseError pe;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
-    if (pe.error != QJsonParseError::NoError || !doc.isObject())
-        throw CliError(path.toStdString() + ": not JSON (" + pe.errorString().toStdString() + ")");
     adaptive::Policy policy;
-    const adaptive::StageOutputs out = adaptive::stageOutputsFromJson(doc.object(), path.toStdString(), &policy);
+    adaptive::StageOutputs out;
+    QString path;
+    std::optional<int64_t> candidate;
+    if (fromStore) {
+        path = parser.value("store");
+        bool ok = false;
+        candidate = parser.value("candidate").toLongLong(&ok);
+        if (!ok || *candidate <= 0) throw CliError("--candidate: '" + parser.value("candidate").toStdString() + "' is not a candidate id (a positive integer)");
+        if (!QFileInfo::exists(path)) throw CliError(path.toStdString() + ": no such store (joule optimize or joule sweep makes one)");
+        const store::Store db(path);
+        if (db.candidatesById({*candidate}).empty()) throw CliError(path.toStdString() + ": no candidate " + std::to_string(*candidate));
+        auto stored = db.stageOutputs(*candidate, &policy);
+        if (!stored) throw CliError(path.toStdString() + ": candidate " + std::to_string(*candidate) + " is not adaptive (no stage outputs stored)");
+        out = std::move(*stored);
+    } else {
+        path = parser.positionalArguments().front();
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly)) throw CliError(path.toStdString() + ": cannot read (" + f.errorString().toStdString() + ")");
+        QJsonParseError pe;
+        const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
+        if (pe.error != QJsonParseError::NoError || !doc.isObject())
+            throw CliError(path.toStdString() + ": not JSON (" + pe.errorString().toStdString() + ")");
+        out = adaptive::stageOutputsFromJson(doc.object(), path.toStdString(), &policy);
+    }
+    // The source in JSON: the file, and the candidate when read from a store.
+    const auto source = [&](QJsonObject o) {
+        o["file"] = path;
+        if (candidate) o["candidate"] = static_cast<qint64>(*candidate);
+        return o;
+    };
 
     adaptive::StopRule rule = policy.rule;
     if (parser.isSet("rule")) {
@@ -101,8 +130,8 @@ int runWhatif(const QStringList& args)
             for (const auto& p : front)
                 list.append(QJsonObject{{"thresholds", thresholdsJson(policy, p.thresholds)}, {"accuracy", p.accuracy},
                                         {"energy_uj", p.expectedEnergyUj}, {"latency_ms", p.expectedLatencyMs}});
-            printJson(QJsonObject{{"file", path}, {"rule", adaptive::ruleName(rule)}, {"samples", static_cast<qint64>(out.inputCount())},
-                                  {"points", n}, {"sweep_ms", ms}, {"front", list}});
+            printJson(source(QJsonObject{{"rule", adaptive::ruleName(rule)}, {"samples", static_cast<qint64>(out.inputCount())},
+                                         {"points", n}, {"sweep_ms", ms}, {"front", list}}));
             return 0;
         }
         std::printf("%s: %s over %lld inputs, %d thresholds in %.1f ms; Pareto front (%zu points):\n", path.toStdString().c_str(),
@@ -122,8 +151,7 @@ int runWhatif(const QStringList& args)
         QJsonArray answered;
         for (size_t s = 0; s < o.answered.size(); ++s)
             answered.append(QJsonObject{{"stage", QString::fromStdString(out.stageNames[s])}, {"share", o.answered[s]}});
-        printJson(QJsonObject{{"file", path},
-                              {"rule", adaptive::ruleName(rule)},
+        printJson(source(QJsonObject{{"rule", adaptive::ruleName(rule)},
                               {"thresholds", thresholdsJson(policy, thresholds)},
                               {"samples", static_cast<qint64>(o.samples)},
                               {"accuracy", o.accuracy},
@@ -132,7 +160,7 @@ int runWhatif(const QStringList& args)
                               {"energy_uj", o.expectedEnergyUj ? QJsonValue(*o.expectedEnergyUj) : QJsonValue()},
                               {"answered", answered},
                               {"latency_ms_percentiles", percentiles(o.latencyMs)},
-                              {"energy_uj_percentiles", o.energyUj ? QJsonValue(percentiles(*o.energyUj)) : QJsonValue()}});
+                              {"energy_uj_percentiles", o.energyUj ? QJsonValue(percentiles(*o.energyUj)) : QJsonValue()}}));
         return 0;
     }
     std::printf("%s: %s, %lld inputs: accuracy %.2f%%, expected per input %.3f ms, %s uJ, %.0f MACs\n", path.toStdString().c_str(),

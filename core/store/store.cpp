@@ -116,6 +116,14 @@ ALTER TABLE runs ADD COLUMN point_key TEXT;
 ALTER TABLE runs ADD COLUMN point TEXT;
 CREATE UNIQUE INDEX runs_point_key ON runs(point_key) WHERE point_key IS NOT NULL;
 )sql",
+    // 3: an adaptive candidate's stage outputs (every stage on every test input), so what-if works
+    // from the store: the what-if JSON (docs/adaptive.md), zlib-compressed (qCompress).
+    R"sql(
+CREATE TABLE stage_outputs (
+  candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id) ON DELETE CASCADE,
+  data BLOB NOT NULL
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion - 1, "one migration per schema version");
 
@@ -372,6 +380,7 @@ int64_t Store::addRun(const plugin::OptimizeResult& result, const QString& point
         Statement evaluation(db_, "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         Statement layer(db_, "INSERT INTO layer_costs VALUES (?, ?, ?, ?, ?, ?, ?)");
         Statement record(db_, "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        Statement stages(db_, "INSERT INTO stage_outputs VALUES (?, ?)");
         for (const plugin::CandidateResult& r : result.candidates) {
             const plugin::Candidate& c = r.candidate;
             QJsonArray hashes;
@@ -400,6 +409,10 @@ int64_t Store::addRun(const plugin::OptimizeResult& result, const QString& point
                     .bind(6, static_cast<double>(rec.top1Probability)).bind(7, static_cast<double>(rec.margin))
                     .bind(8, static_cast<double>(rec.entropy)).bind(9, static_cast<int64_t>(rec.stage)).bind(10, rec.macs)
                     .bind(11, rec.latencyMs).bind(12, rec.energyUj).run();
+            if (r.adaptive) {
+                const QJsonObject what = adaptive::stageOutputsToJson(r.adaptive->all, r.adaptive->policy);
+                stages.bind(1, id).bindBlob(2, qCompress(QJsonDocument(what).toJson(QJsonDocument::Compact), 6).toStdString()).run();
+            }
             // RETURNING statements are reset here, after their row was read.
             cand.run();
         }
@@ -411,6 +424,24 @@ int64_t Store::addRun(const plugin::OptimizeResult& result, const QString& point
     } catch (...) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
+    }
+}
+
+std::optional<adaptive::StageOutputs> Store::stageOutputs(int64_t candidateId, adaptive::Policy* policy) const
+{
+    Statement s(db_, "SELECT data FROM stage_outputs WHERE candidate_id = ?");
+    s.bind(1, candidateId);
+    if (!s.step()) return std::nullopt;
+    const std::string where = path_.toStdString() + ": candidate " + std::to_string(candidateId) + ": stage outputs";
+    const QByteArray bytes = qUncompress(s.blob(0));
+    if (bytes.isEmpty()) throw StoreError(where + ": not readable (corrupt data)");
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &error);
+    if (error.error != QJsonParseError::NoError || !doc.isObject()) throw StoreError(where + ": not valid JSON");
+    try {
+        return adaptive::stageOutputsFromJson(doc.object(), where, policy);
+    } catch (const std::exception& e) {
+        throw StoreError(e.what());
     }
 }
 
@@ -436,7 +467,7 @@ namespace {
 const char* const kCandidateColumns =
     "SELECT c.id, c.run_id, c.cid, c.label, COALESCE(c.plugin, ''), COALESCE(c.parent, ''), c.params, c.policy, "
     "e.target, e.samples, e.accuracy, e.macs, e.latency_ms, e.energy_uj, e.weight_bytes, e.flash_bytes, "
-    "e.arena_bytes, e.fits, c.graphs FROM candidates c JOIN evaluations e ON e.candidate_id = c.id ";
+    "e.arena_bytes, e.fits, c.graphs, c.notes FROM candidates c JOIN evaluations e ON e.candidate_id = c.id ";
 
 void readCandidates(Statement& s, bool details, std::vector<StoredCandidate>& out);
 
@@ -490,6 +521,7 @@ void readCandidates(Statement& s, bool details, std::vector<StoredCandidate>& ou
             c.params = object(s.text(6));
             c.policy = object(s.text(7));
             for (const auto& h : QJsonDocument::fromJson(s.text(18).toUtf8()).array()) c.graphHashes.push_back(h.toString());
+            c.notes = object(s.text(19));
         }
         c.target = s.text(8);
         c.samples = s.integer(9);
@@ -560,6 +592,7 @@ std::pair<int64_t, int64_t> Store::mergeFrom(const QString& other)
                               "WHERE candidate_id = ?1");
         Statement records(db_, "INSERT INTO main.records SELECT ?2, input, label, prediction, correct, top1_probability, margin, entropy, "
                                "stage, macs, latency_ms, energy_uj FROM src.records WHERE candidate_id = ?1");
+        Statement stages(db_, "INSERT INTO main.stage_outputs SELECT ?2, data FROM src.stage_outputs WHERE candidate_id = ?1");
         while (runs.step()) {
             const int64_t srcRun = runs.integer(0);
             if (runs.isNull(1)) known.bindNull(1);
@@ -595,6 +628,7 @@ std::pair<int64_t, int64_t> Store::mergeFrom(const QString& other)
                 evaluation.bind(1, c).bind(2, newC).run();
                 layers.bind(1, c).bind(2, newC).run();
                 records.bind(1, c).bind(2, newC).run();
+                stages.bind(1, c).bind(2, newC).run();
             }
             ++added;
         }

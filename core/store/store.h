@@ -9,7 +9,8 @@
 //
 // Tables: models (content hash), datasets (spec, offset, limit, content hash), runs (recipe, target,
 // sweep point), candidates (parent, plugin, parameters and policy as JSON, graphs as content-addressed
-// ONNX blobs), blobs, evaluations (metrics, estimates), layer_costs, records. A file that is not a
+// ONNX blobs), blobs, evaluations (metrics, estimates), layer_costs, records, stage_outputs (adaptive
+// candidates' what-if data). A file that is not a
 // Joule store (PRAGMA application_id), or is of a newer schema, is refused with a StoreError naming
 // the file and left byte for byte as it was; an older schema is migrated on open, in one transaction.
 
@@ -33,7 +34,7 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 2;     // 1: the first schema; 2 adds sweep points to runs
+inline constexpr int kSchemaVersion = 3;     // 1: the first schema; 2 adds sweep points to runs; 3 stage outputs
 inline constexpr int kApplicationId = 0x4A4F554C;   // "JOUL"
 
 struct RunSummary {
@@ -54,6 +55,7 @@ struct StoredCandidate {
     QString cid;           // the id within its run ("baseline", "c1", ...)
     QString label, plugin, parent;
     QJsonObject params, policy;
+    QJsonObject notes;     // what the plugin reported (calibration, per-layer SQNR, sensitivity scan, ...)
     QString target;
     int64_t samples = 0;
     double accuracy = 0;
@@ -92,6 +94,10 @@ public:
     // (candidate id, x, y) of every candidate that has both metrics, straight from the evaluations.
     std::vector<std::tuple<int64_t, double, double>> metricPairs(const QString& x, const QString& y) const;
     std::vector<eval::InputRecord> records(int64_t candidateId) const;
+    // An adaptive candidate's outputs of every stage on every test input (what `joule whatif` needs),
+    // and its policy into `policy` when given; nullopt for a plain candidate, or one recorded before
+    // schema 3. StoreError naming the store and candidate when the data is unreadable.
+    std::optional<adaptive::StageOutputs> stageOutputs(int64_t candidateId, adaptive::Policy* policy = nullptr) const;
     // The ONNX bytes of a stored graph.
     QByteArray graph(const QString& hash) const;
     // Copies every run of the store at `other` that this one lacks (a sweep point it has, or a run

@@ -4,6 +4,7 @@
 #include "cli_test_util.h"
 
 #include "onnx/onnx_io.h"
+#include "store/store.h"
 
 #include <QDir>
 #include <QFile>
@@ -49,7 +50,8 @@ private:
 
     QJsonObject optimize(const QString& recipeFile, const QString& recordsDir)
     {
-        const CliResult r = runJoule({"optimize", recipeFile, "--records-dir", recordsDir, "--json"}, 900000);
+        // Recorded in the test's own store (never beside the repository's recipes).
+        const CliResult r = runJoule({"optimize", recipeFile, "--records-dir", recordsDir, "--store", tmp_.filePath("joule.db"), "--json"}, 900000);
         if (r.exitCode != 0) qWarning("%s", qPrintable(r.err));
         return QJsonDocument::fromJson(r.out.toUtf8()).object();
     }
@@ -222,6 +224,55 @@ private slots:
         QCOMPARE(s["points"].toInt(), 1000);
         QVERIFY(s["front"].toArray().size() >= 10);
         qInfo("what-if: 1000 thresholds over 10000 records in %.2f ms", s["sweep_ms"].toDouble());
+    }
+
+    // The store keeps every stage's answers of an adaptive candidate: what-if from the store gives
+    // what it gives from the records directory; a plain candidate has none and says so.
+    void whatifReadsTheStageOutputsFromTheStore()
+    {
+        const QJsonObject c = candidate(cascade_, "cascade");
+        const QJsonObject where = cascade_["store"].toObject();
+        QVERIFY2(!where.isEmpty(), "the optimize run was not recorded in a store");
+        const QString file = where["file"].toString();
+        int64_t id = 0, baseline = 0;
+        for (const auto& s : joule::store::Store(file).candidates(where["run"].toInteger())) {
+            if (s.cid == c["id"].toString()) id = s.id;
+            if (s.cid == "baseline") baseline = s.id;
+        }
+        QVERIFY(id > 0 && baseline > 0);
+        const QString stages = tmp_.filePath("cascade/" + c["id"].toString() + ".stages.json");
+        for (const QStringList& extra : {QStringList{}, QStringList{"--thresholds", "0.8"}, QStringList{"--sweep", "200"}}) {
+            const CliResult fromFile = runJoule(QStringList{"whatif", stages, "--json"} + extra);
+            const CliResult fromStore = runJoule(QStringList{"whatif", "--store", file, "--candidate", QString::number(id), "--json"} + extra);
+            QVERIFY2(fromFile.exitCode == 0 && fromStore.exitCode == 0, qPrintable(fromFile.err + fromStore.err));
+            QJsonObject a = QJsonDocument::fromJson(fromFile.out.toUtf8()).object();
+            QJsonObject b = QJsonDocument::fromJson(fromStore.out.toUtf8()).object();
+            QCOMPARE(b["candidate"].toInteger(), static_cast<qint64>(id));
+            QCOMPARE(b["file"].toString(), file);
+            for (const char* key : {"file", "candidate", "sweep_ms"}) {
+                a.remove(key);
+                b.remove(key);
+            }
+            QCOMPARE(b, a);
+        }
+        // A merged store keeps them too.
+        const QString merged = tmp_.filePath("merged.db");
+        const CliResult merge = runJoule({"store", "merge", file, "--into", merged});
+        QVERIFY2(merge.exitCode == 0, qPrintable(merge.err));
+        int64_t mergedId = 0;
+        for (const auto& s : joule::store::Store(merged).candidates())
+            if (s.cid == c["id"].toString() && s.plugin == "cascade" && s.policy == c["policy"].toObject()) mergedId = s.id;
+        QVERIFY(mergedId > 0);
+        const CliResult a = runJoule({"whatif", stages, "--json"});
+        const CliResult b = runJoule({"whatif", "--store", merged, "--candidate", QString::number(mergedId), "--json"});
+        QVERIFY2(b.exitCode == 0, qPrintable(b.err));
+        QCOMPARE(QJsonDocument::fromJson(b.out.toUtf8()).object()["energy_uj"].toDouble(),
+                 QJsonDocument::fromJson(a.out.toUtf8()).object()["energy_uj"].toDouble());
+
+        const CliResult plain = runJoule({"whatif", "--store", file, "--candidate", QString::number(baseline)});
+        expectOneLineError(plain, {"candidate " + QString::number(baseline), "not adaptive"});
+        const CliResult missing = runJoule({"whatif", "--store", file, "--candidate", "999999"});
+        expectOneLineError(missing, {"no candidate 999999"});
     }
 
     void classThresholdsReportedAgainstTheBestSingleThreshold()

@@ -77,7 +77,7 @@ private slots:
         QVERIFY(QFile::copy(fixture, path));
         QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner);
         store::Store s(path);
-        QCOMPARE(s.schemaVersion(), 2);
+        QCOMPARE(s.schemaVersion(), store::kSchemaVersion);
         const auto runs = s.runs();
         QCOMPARE(runs.size(), size_t(1));
         QCOMPARE(runs[0].name, QString("little"));

@@ -269,6 +269,8 @@ private slots:
         ui::CompareView* compare = w.compareView();
         QCOMPARE(compare->left(), QString("model"));
         QCOMPARE(compare->right(), made->key);
+        w.tabs()->setCurrentIndex(2);   // a hidden compare view is brought up to date when shown
+        QVERIFY(compare->isVisible());
         QVERIFY(compare->table()->rowCount() > static_cast<int>(graph_.nodes().size()));
         QVERIFY(compare->table()->item(0, ui::CompareView::EnergyDelta)->text().startsWith("-"));
         // Selecting a node in one graph selects the node of that name in the other.

@@ -305,7 +305,11 @@ GraphView::~GraphView()
 
 void GraphView::setGraph(const Graph& graph)
 {
-    const GraphLayout layout = layoutGraph(graph);   // before clearing: a failure keeps what is shown
+    setLayout(layoutGraph(graph));   // laid out before clearing: a failure keeps what is shown
+}
+
+void GraphView::setLayout(const GraphLayout& layout)
+{
     clear();
     for (const auto& e : layout.edges)
         addEdge(d_->scene, e);

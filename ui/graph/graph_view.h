@@ -30,6 +30,8 @@ public:
 
     // Lays out and draws `graph` (replacing what was shown); selection cleared. Throws what layoutGraph throws.
     void setGraph(const Graph& graph);
+    // The same from a layout made elsewhere (layoutGraph() is thread-safe: a job can lay out off the GUI thread).
+    void setLayout(const GraphLayout& layout);
     void clear();
     // One value per Graph::nodes() entry (NaN: none); colours the nodes from the smallest to the
     // largest value and shows the legend with `metric` and `unit`. A wrong-sized vector is an error (throws).

@@ -33,6 +33,7 @@ LoadedGraph analyzed(Graph graph)
     LoadedGraph g;
     auto owned = std::make_shared<Graph>(std::move(graph));
     g.stats = std::make_shared<cost::ModelStats>(cost::analyzeModel(*owned));
+    g.layout = std::make_shared<GraphLayout>(layoutGraph(*owned));
     g.graph = std::move(owned);
     return g;
 }
@@ -60,6 +61,7 @@ CandidateInfo fromStored(const store::StoredCandidate& s)
     c.parentKey = s.parent.isEmpty() ? QString() : QString::number(s.runId) + "/" + s.parent;
     c.params = s.params;
     c.policy = s.policy;
+    c.notes = s.notes;
     c.policyKind = s.policy.value("kind").toString("plain");
     c.accuracy = s.accuracy;
     c.samples = s.samples;
@@ -209,9 +211,11 @@ Project::RecordedRun Project::recordRun(const QString& storePath, const plugin::
         for (const store::StoredCandidate& s : db.candidates(id)) {
             CandidateInfo c = fromStored(s);
             for (const plugin::CandidateResult& r : result.candidates)
-                if (r.candidate.id == s.cid && !c.graphHash.isEmpty())
-                    out.graphs[c.graphHash] = {std::make_shared<Graph>(r.candidate.graphs.back()),
-                                               std::make_shared<cost::ModelStats>(r.stats)};
+                if (r.candidate.id == s.cid && !c.graphHash.isEmpty() && !out.graphs.count(c.graphHash)) {
+                    auto graph = std::make_shared<Graph>(r.candidate.graphs.back());
+                    auto layout = std::make_shared<GraphLayout>(layoutGraph(*graph));
+                    out.graphs[c.graphHash] = {std::move(graph), std::make_shared<cost::ModelStats>(r.stats), std::move(layout)};
+                }
             out.candidates.push_back(std::move(c));
         }
     } catch (const store::StoreError& e) {

@@ -14,6 +14,7 @@
 #include "cost/estimator.h"
 #include "cost/layer_stats.h"
 #include "cost/target_profile.h"
+#include "graph/graph_layout.h"
 #include "ir/graph.h"
 #include "plugin/recipe.h"
 #include "plugin/pass.h"
@@ -46,6 +47,7 @@ struct CandidateInfo {
     QString label, plugin;       // plugin empty for a baseline or the opened model
     QString parentKey;           // the candidate it came from, empty for a root
     QJsonObject params, policy;
+    QJsonObject notes;           // the plugin's report: "sqnr" per layer, "sensitivity" scan, ...
     QString policyKind = "plain";
     std::optional<double> accuracy;   // on the run's test set; none for the opened model
     int64_t samples = 0;
@@ -55,10 +57,12 @@ struct CandidateInfo {
     QString graphHash;           // of the graph shown (the last stage of an adaptive one); empty for the opened model
 };
 
-// A graph the studio shows and its layers, loaded once per project.
+// A graph the studio shows, its layers and its drawing layout, made once per project (off the GUI
+// thread when a job opens or records it).
 struct LoadedGraph {
     std::shared_ptr<const Graph> graph;
     std::shared_ptr<const cost::ModelStats> stats;
+    std::shared_ptr<const GraphLayout> layout;
 };
 
 struct RunInfo {

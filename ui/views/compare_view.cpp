@@ -105,11 +105,11 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     });
 }
 
-void CompareView::setProject(const Project* project, const QString& target)
+void CompareView::setProject(const Project* project, const QString& target, const QString& a, const QString& b)
 {
     project_ = project;
     target_ = target;
-    const QString oldA = left(), oldB = right();
+    const QString oldA = a.isEmpty() ? left() : a, oldB = b.isEmpty() ? right() : b;
     const QSignalBlocker ba(a_), bb(b_);
     a_->clear();
     b_->clear();
@@ -145,6 +145,22 @@ void CompareView::compare(const QString& a, const QString& b)
 
 void CompareView::refresh()
 {
+    if (!isVisible()) {
+        stale_ = true;
+        return;
+    }
+    rebuild();
+}
+
+void CompareView::showEvent(QShowEvent* event)
+{
+    QWidget::showEvent(event);
+    if (stale_) rebuild();
+}
+
+void CompareView::rebuild()
+{
+    stale_ = false;
     table_->setSortingEnabled(false);
     table_->setRowCount(0);
     rowsA_.clear();
@@ -166,8 +182,8 @@ void CompareView::refresh()
         eb = project_->estimate(*cb, target_);
         rowsA_ = nodeCosts(*ga.graph, *ga.stats, ea);
         rowsB_ = nodeCosts(*gb.graph, *gb.stats, eb);
-        if (shownA_ != ga.graph.get()) { graphA_->setGraph(*ga.graph); shownA_ = ga.graph.get(); }
-        if (shownB_ != gb.graph.get()) { graphB_->setGraph(*gb.graph); shownB_ = gb.graph.get(); }
+        if (shownA_ != ga.graph.get()) { graphA_->setLayout(*ga.layout); shownA_ = ga.graph.get(); }
+        if (shownB_ != gb.graph.get()) { graphB_->setLayout(*gb.layout); shownB_ = gb.graph.get(); }
     } catch (const std::exception& e) {
         summary_->setText(QString::fromUtf8(e.what()));
         emit failed(QString::fromUtf8(e.what()));

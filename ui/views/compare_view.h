@@ -25,7 +25,9 @@ public:
     enum Column { Layer, Op, EnergyA, EnergyB, EnergyDelta, LatencyA, LatencyB, LatencyDelta, FlashA, FlashB, FlashDelta, ColumnCount };
 
     explicit CompareView(QWidget* parent = nullptr);
-    void setProject(const Project* project, const QString& target);
+    // Candidates `a` and `b` are shown (keys; empty keeps the current choice where it still exists).
+    // The view is brought up to date when it is shown, not while it is hidden.
+    void setProject(const Project* project, const QString& target, const QString& a = {}, const QString& b = {});
     void setTarget(const QString& target);
     // Shows candidates `a` and `b` (keys); errors from loading a graph propagate as ProjectError.
     void compare(const QString& a, const QString& b);
@@ -41,8 +43,12 @@ public:
 signals:
     void failed(const QString& message);
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
-    void refresh();
+    void refresh();            // now if visible, else when shown
+    void rebuild();
     const Project* project_ = nullptr;
     QString target_;
     QComboBox *a_, *b_;
@@ -53,6 +59,7 @@ private:
     const Graph* shownA_ = nullptr;
     const Graph* shownB_ = nullptr;
     bool syncing_ = false;
+    bool stale_ = false;
 };
 
 } // namespace joule::ui
