@@ -6,6 +6,8 @@
 #include "views/layer_table.h"
 #include "views/node_inspector.h"
 #include "views/optimize_panel.h"
+#include "views/per_input_view.h"
+#include "views/per_layer_view.h"
 
 #include <QAction>
 #include <QApplication>
@@ -93,10 +95,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     layers_ = new LayerTable;
     compare_ = new CompareView;
-    tabs_->addTab(graphPage, tr("Graph"));
-    tabs_->addTab(layers_, tr("Layers"));
-    tabs_->addTab(compare_, tr("Compare"));
+    perLayer_ = new PerLayerView;
+    perInput_ = new PerInputView;
+    // Each page's object name is its screenshot's name.
+    const std::pair<QWidget*, QString> pages[] = {{graphPage, "graph"}, {layers_, "layers"}, {perLayer_, "per-layer"},
+                                                  {perInput_, "per-input"}, {compare_, "compare"}};
+    const QStringList titles{tr("Graph"), tr("Layers"), tr("Per layer"), tr("Per input"), tr("Compare")};
+    for (size_t i = 0; i < std::size(pages); ++i) {
+        pages[i].first->setObjectName(pages[i].second);
+        tabs_->addTab(pages[i].first, titles[static_cast<int>(i)]);
+    }
     setCentralWidget(tabs_);
+    connect(tabs_, &QTabWidget::currentChanged, this, [this] { refreshShownView(); });
+    connect(perLayer_, &PerLayerView::layerSelected, this, [this](const QString& name) {
+        for (const NodeCost& r : rows_)
+            if (r.name == name) {
+                graph_->selectNode(r.node);
+                layers_->selectNode(r.node);
+                showNode(r.node);
+                return;
+            }
+    });
 
     connect(graph_, &GraphView::nodeSelected, this, [this](int node) {
         if (syncing_) return;
@@ -223,7 +242,7 @@ void MainWindow::buildActions()
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    const QStringList names{tr("&Graph"), tr("&Layers"), tr("&Compare")};
+    const QStringList names{tr("&Graph"), tr("&Layers"), tr("Per &layer"), tr("Per &input"), tr("&Compare")};
     for (int i = 0; i < names.size(); ++i)
         view->addAction(names[i], QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this, [this, i] { tabs_->setCurrentIndex(i); });
     view->addSeparator();
@@ -304,6 +323,8 @@ bool MainWindow::openFile(const QString& path)
 void MainWindow::setProject(std::unique_ptr<Project> project)
 {
     project_ = std::move(project);
+    shownPerLayer_.clear();
+    shownPerInput_.clear();
     shownGraph_ = nullptr;
     rows_.clear();
     current_.clear();
@@ -349,11 +370,47 @@ void MainWindow::refreshCandidate()
         const int selected = graph_->selectedNode();
         if (selected >= 0) showNode(selected);
         else inspector_->showCandidate(*c, &e, target());
+        refreshShownView();
     } catch (const std::exception& e) {
         rows_.clear();
         layers_->clear();
         inspector_->showCandidate(*c, nullptr, target());
         showError(tr("Candidate %1").arg(c->key), QString::fromUtf8(e.what()));
+    }
+}
+
+void MainWindow::refreshShownView()
+{
+    const CandidateInfo* c = project_ ? project_->find(current_) : nullptr;
+    QWidget* page = tabs_->currentWidget();
+    const QString shown = current_ + "@" + target();
+    try {
+        if (page == perLayer_ && shownPerLayer_ != shown) {
+            shownPerLayer_ = shown;
+            if (!c) return perLayer_->clear();
+            auto side = [&](const CandidateInfo& x) {
+                const LoadedGraph& g = project_->graph(x);
+                return LayerSide{x.label, g.graph, g.stats, project_->estimate(x, target()), x.notes};
+            };
+            std::optional<LayerSide> parent;
+            if (const CandidateInfo* p = project_->find(c->parentKey)) parent = side(*p);
+            perLayer_->setCandidate(side(*c), parent, target());
+        } else if (page == perInput_ && shownPerInput_ != current_) {
+            shownPerInput_ = current_;
+            if (!c || c->storeId <= 0) {
+                perInput_->clear();
+                if (c) statusBar()->showMessage(tr("%1 has no per-input records yet: run a plugin on it to evaluate it").arg(c->label), 8000);
+                return;
+            }
+            const std::shared_ptr<const InputsOf> in = project_->inputs(*c);
+            PerInputData data{.candidateLabel = c->label, .records = in->records, .classNames = {}, .images = in->images,
+                              .stages = in->stages, .policy = in->policy};
+            if (in->images) data.classNames = in->images->classNames;
+            if (!in->imagesError.isEmpty()) statusBar()->showMessage(tr("No thumbnails: %1").arg(in->imagesError), 8000);
+            perInput_->setData(std::move(data));
+        }
+    } catch (const std::exception& e) {
+        showError(tr("Candidate %1").arg(current_), QString::fromUtf8(e.what()));
     }
 }
 
@@ -514,12 +571,26 @@ QStringList MainWindow::saveScreenshots(const QString& dir)
         written << file;
     };
     const int tab = tabs_->currentIndex();
-    const QStringList tabNames{"graph", "layers", "compare"};
+    const QString selected = current_;
+    // The per-layer and per-input views show the first candidate they say most about: one made by
+    // a plugin from a parent (per layer), an adaptive one (per input), else the one selected.
+    auto firstWith = [&](auto&& pred) {
+        if (project_)
+            for (const CandidateInfo& c : project_->candidates())
+                if (pred(c)) return c.key;
+        return selected;
+    };
+    const QString derived = firstWith([](const CandidateInfo& c) { return !c.parentKey.isEmpty() && c.policyKind == "plain"; });
+    const QString adaptive = firstWith([](const CandidateInfo& c) { return c.policyKind != "plain"; });
     for (int i = 0; i < tabs_->count(); ++i) {
+        QWidget* page = tabs_->widget(i);
+        const QString wanted = page == perLayer_ ? derived : page == perInput_ ? adaptive : selected;
+        if (wanted != current_ && !wanted.isEmpty()) selectCandidate(wanted);
         tabs_->setCurrentIndex(i);
-        if (i == 0) graph_->fitAll();
-        save(this, tabNames[i]);
+        if (page->objectName() == "graph") graph_->fitAll();
+        save(this, page->objectName());
     }
+    if (!selected.isEmpty() && selected != current_) selectCandidate(selected);
     tabs_->setCurrentIndex(tab);
     save(this, "window");
     save(tree_, "candidates");

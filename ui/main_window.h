@@ -37,6 +37,8 @@ class GraphView;
 class LayerTable;
 class NodeInspector;
 class OptimizePanel;
+class PerInputView;
+class PerLayerView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -65,12 +67,14 @@ public:
     GraphView* graphView() const { return graph_; }
     CandidatesTree* candidatesTree() const { return tree_; }
     CompareView* compareView() const { return compare_; }
+    PerLayerView* perLayerView() const { return perLayer_; }
+    PerInputView* perInputView() const { return perInput_; }
     OptimizePanel* optimizePanel() const { return optimize_; }
     NodeInspector* inspector() const { return inspector_; }
     QComboBox* targetBox() const { return target_; }
 
-    // Every view rendered into DIR/VIEW.png (window, graph, layers, compare, candidates, inspector,
-    // optimize); returns the files written. Throws ProjectError when DIR cannot be written.
+    // Every view rendered into DIR/VIEW.png (graph, layers, per-layer, per-input, compare, window,
+    // candidates, inspector, optimize); returns the files written. Throws ProjectError when DIR cannot be written.
     QStringList saveScreenshots(const QString& dir);
 
 signals:
@@ -88,6 +92,7 @@ private:
     void setProject(std::unique_ptr<Project> project);
     void refreshCandidate();     // graph, table, inspector of the current candidate on the target
     void refreshCosts();         // after a target change
+    void refreshShownView();     // the per-layer or per-input page, when shown and out of date
     void showNode(int node);
     void showError(const QString& title, const QString& message);
     void addRecent(const QString& path);
@@ -111,6 +116,9 @@ private:
     QLineEdit* search_;
     LayerTable* layers_;
     CompareView* compare_;
+    PerLayerView* perLayer_;
+    PerInputView* perInput_;
+    QString shownPerLayer_, shownPerInput_;   // what those pages show ("KEY@target", "KEY")
     CandidatesTree* tree_;
     NodeInspector* inspector_;
     OptimizePanel* optimize_;

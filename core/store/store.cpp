@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <unistd.h>
 
@@ -226,6 +227,27 @@ const std::vector<QString>& metricNames()
 {
     static const std::vector<QString> names = {"accuracy", "energy_uj", "latency_ms", "macs", "weight_bytes", "flash_bytes", "arena_bytes"};
     return names;
+}
+
+bool maximizedByDefault(const QString& metric) { return metric == "accuracy"; }
+
+std::vector<MetricPoint> paretoFront(std::vector<MetricPoint> points, bool maximizeX, bool maximizeY)
+{
+    // Signed so that both are minimized; sorted by x then y, a point is kept when it improves y.
+    const double sx = maximizeX ? -1.0 : 1.0, sy = maximizeY ? -1.0 : 1.0;
+    for (MetricPoint& p : points) {
+        p.x *= sx;
+        p.y *= sy;
+    }
+    std::sort(points.begin(), points.end(), [](const MetricPoint& a, const MetricPoint& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+    std::vector<MetricPoint> front;
+    double bestY = std::numeric_limits<double>::infinity();
+    for (const MetricPoint& p : points)
+        if (p.y < bestY) {
+            bestY = p.y;
+            front.push_back({p.id, sx * p.x, sy * p.y});
+        }
+    return front;
 }
 
 std::optional<double> StoredCandidate::metric(const QString& name) const
@@ -455,10 +477,13 @@ bool Store::hasPoint(const QString& pointKey) const
 std::vector<RunSummary> Store::runs() const
 {
     Statement s(db_, "SELECT r.id, r.recipe, r.name, r.target, r.finished_at, COALESCE(r.point_key, ''), COALESCE(r.point, ''), "
-                     "(SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.id), r.recipe_json FROM runs r ORDER BY r.id");
+                     "(SELECT COUNT(*) FROM candidates c WHERE c.run_id = r.id), r.recipe_json, d.spec, d.first, d.count "
+                     "FROM runs r JOIN datasets d ON d.id = r.test_dataset_id ORDER BY r.id");
     std::vector<RunSummary> out;
-    while (s.step())
+    while (s.step()) {
         out.push_back({s.integer(0), s.text(1), s.text(8).toUtf8(), s.text(2), s.text(3), s.text(4), s.text(5), object(s.text(6)), s.integer(7)});
+        out.back().test = plugin::DatasetRef{.spec = s.text(9), .offset = s.integer(10), .limit = s.integer(11)};
+    }
     return out;
 }
 

@@ -47,6 +47,7 @@ struct RunSummary {
     QString pointKey;      // a sweep point's key, empty for a plain optimize run
     QJsonObject point;     // the sweep point's parameters
     int64_t candidates = 0;
+    plugin::DatasetRef test; // the test set its candidates were evaluated on (records index into it)
 };
 
 struct StoredCandidate {
@@ -116,5 +117,17 @@ private:
 
 // Metric names candidates can be compared on, for joule pareto.
 const std::vector<QString>& metricNames();
+// Whether larger is better when not told otherwise: accuracy; every other metric is minimized.
+bool maximizedByDefault(const QString& metric);
+
+// One candidate over two metrics (`id` is the caller's, e.g. the store-wide candidate id).
+struct MetricPoint {
+    int64_t id = 0;
+    double x = 0, y = 0;
+};
+// The points no other beats on both metrics (maximizeX/Y: larger is better), ordered by x from best:
+// what joule pareto prints. Of points with the same x and y only one is kept, the one the sort puts
+// first, so the same points in the same order always give the same front.
+std::vector<MetricPoint> paretoFront(std::vector<MetricPoint> points, bool maximizeX, bool maximizeY);
 
 } // namespace joule::store

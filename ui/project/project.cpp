@@ -69,13 +69,15 @@ CandidateInfo fromStored(const store::StoredCandidate& s)
     c.runEnergyUj = s.energyUj;
     c.runLatencyMs = s.latencyMs;
     c.weightBytes = s.weightBytes;
+    for (const QString& m : store::metricNames())
+        if (const std::optional<double> v = s.metric(m)) c.metrics[m] = *v;
     if (!s.graphHashes.empty()) c.graphHash = s.graphHashes.back();
     return c;
 }
 
 RunInfo fromStored(const store::RunSummary& r)
 {
-    return {.id = r.id, .name = r.name, .target = r.target, .finishedAt = r.finishedAt, .recipeFile = r.recipe};
+    return {.id = r.id, .name = r.name, .target = r.target, .finishedAt = r.finishedAt, .recipeFile = r.recipe, .test = r.test};
 }
 
 // Every run and candidate of the store at `path`, read in one go (the store is closed after).
@@ -189,6 +191,40 @@ const LoadedGraph& Project::graph(const CandidateInfo& c) const
     } catch (const std::exception& e) {
         throw ProjectError(storePath_ + ": candidate " + c.key + ": " + e.what());
     }
+}
+
+std::shared_ptr<const InputsOf> Project::inputs(const CandidateInfo& c) const
+{
+    if (auto it = inputs_.find(c.key); it != inputs_.end()) return it->second;
+    if (c.storeId <= 0) throw ProjectError(c.label + ": not evaluated yet (run a plugin, or open a recipe's store, to get per-input records)");
+    auto out = std::make_shared<InputsOf>();
+    try {
+        const store::Store db(storePath_);
+        out->records = db.records(c.storeId);
+        adaptive::Policy policy;
+        out->stages = db.stageOutputs(c.storeId, &policy);
+        if (out->stages) out->policy = policy;
+    } catch (const store::StoreError& e) {
+        throw ProjectError(e.what());
+    }
+    const RunInfo* run = nullptr;
+    for (const RunInfo& r : runs_)
+        if (r.id == c.runId) run = &r;
+    if (run && !run->test.spec.isEmpty()) {
+        const QString key = run->test.spec + "@" + QString::number(run->test.offset) + "+" + QString::number(run->test.limit);
+        auto it = testSets_.find(key);
+        if (it == testSets_.end()) {
+            try {
+                const data::LabeledImages all = data::loadDataset(run->test.spec.toStdString());
+                it = testSets_.emplace(key, std::make_shared<data::LabeledImages>(plugin::inputRange(all, run->test.offset, run->test.limit))).first;
+            } catch (const std::exception& e) {
+                out->imagesError = run->test.spec + ": " + QString::fromUtf8(e.what());
+            }
+        }
+        if (it != testSets_.end()) out->images = it->second;
+    }
+    inputs_[c.key] = out;
+    return out;
 }
 
 const cost::ModelEstimate& Project::estimate(const CandidateInfo& c, const QString& target) const

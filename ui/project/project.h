@@ -54,6 +54,7 @@ struct CandidateInfo {
     QString runTarget;           // the target the run estimated on
     std::optional<double> runEnergyUj, runLatencyMs;   // as the run estimated them (expected, for adaptive)
     int64_t weightBytes = 0;
+    std::map<QString, double> metrics;   // by store::metricNames() name, each one the store has a value of
     QString graphHash;           // of the graph shown (the last stage of an adaptive one); empty for the opened model
 };
 
@@ -69,6 +70,17 @@ struct RunInfo {
     int64_t id = 0;
     QString name, target, finishedAt;
     QString recipeFile;
+    plugin::DatasetRef test;     // the test set the run evaluated on
+};
+
+// What a stored candidate did on each test input: its records, the inputs themselves, and for an
+// adaptive candidate every stage's answers and its policy (for a live what-if).
+struct InputsOf {
+    std::vector<eval::InputRecord> records;
+    std::shared_ptr<const data::LabeledImages> images;   // null when the data cannot be read here (said in `imagesError`)
+    QString imagesError;
+    std::optional<adaptive::StageOutputs> stages;
+    std::optional<adaptive::Policy> policy;
 };
 
 class Project {
@@ -95,6 +107,9 @@ public:
     // The candidate's graph and layers: loaded from the store on first use, then cached. Throws
     // ProjectError naming the store and the candidate when its graph cannot be read.
     const LoadedGraph& graph(const CandidateInfo& c) const;
+    // Read from the store on first use, then cached (the test set once per run). Throws ProjectError
+    // for the opened model (it has no records) or an unreadable store.
+    std::shared_ptr<const InputsOf> inputs(const CandidateInfo& c) const;
     // The candidate's graph on `target` ("host" is not offered: the studio shows estimates), cached.
     // Throws what the cost model throws (e.g. no int4 kernels on the target).
     const cost::ModelEstimate& estimate(const CandidateInfo& c, const QString& target) const;
@@ -120,6 +135,8 @@ private:
     mutable std::map<QString, LoadedGraph> graphs_;   // by graph hash; "" = the opened model
     mutable std::map<std::pair<QString, QString>, cost::ModelEstimate> estimates_;
     mutable std::map<QString, cost::TargetProfile> targets_;
+    mutable std::map<QString, std::shared_ptr<const InputsOf>> inputs_;                   // by candidate key
+    mutable std::map<QString, std::shared_ptr<const data::LabeledImages>> testSets_;      // by "spec@offset+limit"
 };
 
 // The profiles the target selector offers, by id (cost::findTargetFiles), with their names.
