@@ -4,6 +4,9 @@
 
 #include <QCoreApplication>
 #include <QThread>
+#include <QTimer>
+
+#include <QElapsedTimer>
 
 #include <exception>
 #include <mutex>
@@ -28,7 +31,14 @@ struct Jobs::Run {
     double fraction = 0.0;
     QString message;
     bool pending = false;
+    QElapsedTimer sinceShown;   // GUI thread only: progress is shown at most every kProgressMs
 };
+
+namespace {
+
+constexpr int kProgressMs = 100;
+
+} // namespace
 
 Jobs::Jobs(QObject* parent) : QObject(parent) {}
 
@@ -47,22 +57,35 @@ bool Jobs::start(const QString& title, std::function<void(JobControl&)> work, st
     auto run = std::make_shared<Run>();
     run->title = title;
     run->done = std::move(done);
-    run->control.report_ = [this, r = run.get()](double f, const QString& m) {
-        const std::lock_guard lock(r->mutex);
-        r->fraction = f;
-        r->message = m;
-        if (r->pending) return;
-        r->pending = true;
-        QMetaObject::invokeMethod(this, [this, r] {
-            double f2;
-            QString m2;
-            {
-                const std::lock_guard lock2(r->mutex);
-                r->pending = false;
-                f2 = r->fraction;
-                m2 = r->message;
-            }
-            if (current_.get() == r && running_) emit progressed(f2, m2);
+    // The worker posts to the GUI thread only when no update is pending; the GUI thread shows it at
+    // most every kProgressMs (a Run outlives its pending updates: they hold it weakly).
+    std::weak_ptr<Run> weak = run;
+    run->control.report_ = [this, weak, r = run.get()](double f, const QString& m) {
+        {
+            const std::lock_guard lock(r->mutex);
+            r->fraction = f;
+            r->message = m;
+            if (r->pending) return;
+            r->pending = true;
+        }
+        QMetaObject::invokeMethod(this, [this, weak] {
+            auto shown = weak.lock();
+            if (!shown) return;
+            const int wait = shown->sinceShown.isValid() ? std::max(0, kProgressMs - static_cast<int>(shown->sinceShown.elapsed())) : 0;
+            QTimer::singleShot(wait, this, [this, weak] {
+                auto r2 = weak.lock();
+                if (!r2) return;
+                double f2;
+                QString m2;
+                {
+                    const std::lock_guard lock(r2->mutex);
+                    r2->pending = false;
+                    f2 = r2->fraction;
+                    m2 = r2->message;
+                }
+                r2->sinceShown.start();
+                if (current_ == r2 && running_) emit progressed(f2, m2);
+            });
         }, Qt::QueuedConnection);
     };
     current_ = run;
