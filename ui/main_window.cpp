@@ -8,6 +8,8 @@
 #include "views/optimize_panel.h"
 #include "views/per_input_view.h"
 #include "views/per_layer_view.h"
+#include "views/tradeoff_view.h"
+#include "report/report.h"
 
 #include <QAction>
 #include <QApplication>
@@ -29,6 +31,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QSettings>
 #include <QStatusBar>
@@ -95,18 +98,30 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     layers_ = new LayerTable;
     compare_ = new CompareView;
+    tradeoff_ = new TradeoffView;
     perLayer_ = new PerLayerView;
     perInput_ = new PerInputView;
     // Each page's object name is its screenshot's name.
-    const std::pair<QWidget*, QString> pages[] = {{graphPage, "graph"}, {layers_, "layers"}, {perLayer_, "per-layer"},
-                                                  {perInput_, "per-input"}, {compare_, "compare"}};
-    const QStringList titles{tr("Graph"), tr("Layers"), tr("Per layer"), tr("Per input"), tr("Compare")};
+    const std::pair<QWidget*, QString> pages[] = {{graphPage, "graph"}, {layers_, "layers"}, {tradeoff_, "tradeoffs"},
+                                                  {perLayer_, "per-layer"}, {perInput_, "per-input"}, {compare_, "compare"}};
+    const QStringList titles{tr("Graph"), tr("Layers"), tr("Trade-offs"), tr("Per layer"), tr("Per input"), tr("Compare")};
     for (size_t i = 0; i < std::size(pages); ++i) {
         pages[i].first->setObjectName(pages[i].second);
         tabs_->addTab(pages[i].first, titles[static_cast<int>(i)]);
     }
     setCentralWidget(tabs_);
     connect(tabs_, &QTabWidget::currentChanged, this, [this] { refreshShownView(); });
+    connect(tradeoff_, &TradeoffView::candidateSelected, this, &MainWindow::selectCandidate);
+    // The per-input view's live what-if moves a marker on the trade-off plot, when it plots accuracy
+    // against expected energy or latency.
+    connect(perInput_, &PerInputView::operatingPointChanged, this, [this](double accuracy, double energy, double latency) {
+        const QString x = tradeoff_->xMetric();
+        const double value = x == "energy_uj" ? energy : x == "latency_ms" ? latency : std::nan("");
+        if (tradeoff_->yMetric() == "accuracy" && std::isfinite(value))
+            tradeoff_->setLivePoint(QPointF(value, accuracy), tr("%1 (what-if)").arg(current_));
+        else
+            tradeoff_->setLivePoint(std::nullopt, QString());
+    });
     connect(perLayer_, &PerLayerView::layerSelected, this, [this](const QString& name) {
         for (const NodeCost& r : rows_)
             if (r.name == name) {
@@ -239,10 +254,15 @@ void MainWindow::buildActions()
     open->setShortcut(QKeySequence::Open);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     file->addSeparator();
+    file->addAction(tr("Write &Report…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for the report (index.html)"));
+        if (!dir.isEmpty()) writeReportTo(dir);
+    });
+    file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    const QStringList names{tr("&Graph"), tr("&Layers"), tr("Per &layer"), tr("Per &input"), tr("&Compare")};
+    const QStringList names{tr("&Graph"), tr("&Layers"), tr("&Trade-offs"), tr("Per &layer"), tr("Per &input"), tr("&Compare")};
     for (int i = 0; i < names.size(); ++i)
         view->addAction(names[i], QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this, [this, i] { tabs_->setCurrentIndex(i); });
     view->addSeparator();
@@ -329,6 +349,7 @@ void MainWindow::setProject(std::unique_ptr<Project> project)
     rows_.clear();
     current_.clear();
     tree_->setProject(project_.get());
+    tradeoff_->setProject(project_.get());
     optimize_->setProject(project_.get());
     // Compare starts with the first two candidates (a store's baseline and what its first run made).
     const auto& all = project_ ? project_->candidates() : std::vector<CandidateInfo>{};
@@ -345,6 +366,8 @@ void MainWindow::selectCandidate(const QString& key)
     if (!project_ || !project_->find(key)) return;
     current_ = key;
     tree_->selectCandidate(key);
+    tradeoff_->selectCandidate(key);
+    tradeoff_->setLivePoint(std::nullopt, QString());
     refreshCandidate();
 }
 
@@ -473,6 +496,7 @@ bool MainWindow::runOptimization()
                 if (!c.plugin.isEmpty()) newest = c.key;
             project_->append(std::move(*recorded));
             tree_->setProject(project_.get());
+            tradeoff_->setProject(project_.get());
             compare_->setProject(project_.get(), target(), project_->candidates().front().key, newest);
             updateTitle();
             if (!newest.isEmpty()) selectCandidate(newest);
@@ -483,6 +507,39 @@ bool MainWindow::runOptimization()
         optimizing_ = false;
     }
     return started;
+}
+
+QString MainWindow::writeReportTo(const QString& dir)
+{
+    if (!project_) {
+        showError(tr("Report"), tr("Open a project first."));
+        return {};
+    }
+    // The report draws with widgets, so it runs here, on the GUI thread, under a progress dialog
+    // that keeps the window painted and can cancel it.
+    QProgressDialog progress(tr("Writing the report…"), tr("Cancel"), 0, 1000, this);
+    progress.setWindowModality(Qt::WindowModal);
+    progress.setMinimumDuration(300);
+    std::atomic<bool> cancel{false};
+    ReportOptions options;
+    options.target = target();
+    options.cancel = &cancel;
+    options.progress = [&](double f, const QString& what) {
+        progress.setLabelText(tr("Writing the report: %1").arg(what));
+        progress.setValue(static_cast<int>(f * 1000));
+        if (progress.wasCanceled()) cancel = true;
+    };
+    try {
+        const QString file = writeReport(*project_, dir, options);
+        logJob(tr("report written: %1").arg(file));
+        statusBar()->showMessage(tr("Report written to %1").arg(file), 10000);
+        return file;
+    } catch (const plugin::Cancelled&) {
+        logJob(tr("report cancelled"));
+    } catch (const std::exception& e) {
+        showError(tr("Report"), QString::fromUtf8(e.what()));
+    }
+    return {};
 }
 
 void MainWindow::cancelJob()

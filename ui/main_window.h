@@ -39,6 +39,7 @@ class NodeInspector;
 class OptimizePanel;
 class PerInputView;
 class PerLayerView;
+class TradeoffView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -52,6 +53,9 @@ public:
     // reason is shown in a dialog).
     bool runOptimization();
     void cancelJob();
+    // The project as a self-contained HTML report in DIR (index.html), estimated on the toolbar's
+    // target; returns the file, or empty after a dialog naming the problem (or a cancel).
+    QString writeReportTo(const QString& dir);
 
     const Project* project() const { return project_.get(); }
     Jobs* jobs() const { return jobs_; }
@@ -68,12 +72,13 @@ public:
     CandidatesTree* candidatesTree() const { return tree_; }
     CompareView* compareView() const { return compare_; }
     PerLayerView* perLayerView() const { return perLayer_; }
+    TradeoffView* tradeoffView() const { return tradeoff_; }
     PerInputView* perInputView() const { return perInput_; }
     OptimizePanel* optimizePanel() const { return optimize_; }
     NodeInspector* inspector() const { return inspector_; }
     QComboBox* targetBox() const { return target_; }
 
-    // Every view rendered into DIR/VIEW.png (graph, layers, per-layer, per-input, compare, window,
+    // Every view rendered into DIR/VIEW.png (graph, layers, tradeoffs, per-layer, per-input, compare, window,
     // candidates, inspector, optimize); returns the files written. Throws ProjectError when DIR cannot be written.
     QStringList saveScreenshots(const QString& dir);
 
@@ -116,6 +121,7 @@ private:
     QLineEdit* search_;
     LayerTable* layers_;
     CompareView* compare_;
+    TradeoffView* tradeoff_;
     PerLayerView* perLayer_;
     PerInputView* perInput_;
     QString shownPerLayer_, shownPerInput_;   // what those pages show ("KEY@target", "KEY")

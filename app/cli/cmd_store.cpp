@@ -382,32 +382,21 @@ int runPareto(const QStringList& args)
     auto maximized = [&](const QString& m) {
         if (parser.values("maximize").contains(m)) return true;
         if (parser.values("minimize").contains(m)) return false;
-        return m == "accuracy";
+        return store::maximizedByDefault(m);
     };
     for (const QString& m : parser.values("minimize") + parser.values("maximize"))
         if (m != x && m != y) throw CliError("--minimize/--maximize " + m.toStdString() + ": not one of --x and --y");
     const auto db = openStore(parser);
-    struct Point {
-        int64_t id;
-        double x, y;   // signed so that both are minimized
-    };
-    std::vector<Point> points;
+    std::vector<store::MetricPoint> points;
     try {
         // Candidates without a value of a metric (no energy on a measured target) are left out.
-        for (const auto& [id, vx, vy] : db->metricPairs(x, y)) points.push_back({id, maximized(x) ? -vx : vx, maximized(y) ? -vy : vy});
+        for (const auto& [id, vx, vy] : db->metricPairs(x, y)) points.push_back({id, vx, vy});
     } catch (const store::StoreError& e) {
         throw CliError(std::string("--x/--y: ") + e.what());
     }
-    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+    const std::vector<store::MetricPoint> front = store::paretoFront(points, maximized(x), maximized(y));
     std::vector<int64_t> frontIds;
-    std::vector<const Point*> front;
-    double bestY = std::numeric_limits<double>::infinity();
-    for (const Point& p : points)
-        if (p.y < bestY) {
-            bestY = p.y;
-            front.push_back(&p);
-            frontIds.push_back(p.id);
-        }
+    for (const store::MetricPoint& p : front) frontIds.push_back(p.id);
     const std::vector<store::StoredCandidate> frontCandidates = db->candidatesById(frontIds);
     if (parser.isSet("json")) {
         QJsonArray list;
@@ -420,10 +409,9 @@ int runPareto(const QStringList& args)
                 qPrintable(y), maximized(y) ? "max" : "min");
     std::printf("  %-6s %-5s %-9s %14s %14s  %s\n", "id", "run", "candidate", qPrintable(x), qPrintable(y), "label");
     for (size_t k = 0; k < front.size(); ++k) {
-        const Point* p = front[k];
         const store::StoredCandidate& c = frontCandidates[k];
         std::printf("  %-6lld %-5lld %-9s %14.6g %14.6g  %s\n", static_cast<long long>(c.id), static_cast<long long>(c.runId),
-                    qPrintable(c.cid), maximized(x) ? -p->x : p->x, maximized(y) ? -p->y : p->y, qPrintable(c.label));
+                    qPrintable(c.cid), front[k].x, front[k].y, qPrintable(c.label));
     }
     return 0;
 }

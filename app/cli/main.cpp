@@ -1,7 +1,10 @@
 // joule: the command-line face of Joule Studio. See `joule --help` and docs/architecture.md (the CLI).
 #include "cli_common.h"
 
+#include <QApplication>
 #include <QCoreApplication>
+
+#include <memory>
 
 #include <iostream>
 #include <map>
@@ -20,6 +23,7 @@ int runRuns(const QStringList& args);
 int runPareto(const QStringList& args);
 int runSweep(const QStringList& args);
 int runStoreCommand(const QStringList& args);
+int runReport(const QStringList& args);
 } // namespace joule::cli
 
 namespace {
@@ -46,6 +50,7 @@ const std::map<QString, Command>& commands()
         {"runs", {runRuns, "list, show and export the runs of an experiment store"}},
         {"pareto", {runPareto, "the Pareto front of every stored candidate over two metrics"}},
         {"store", {runStoreCommand, "merge experiment stores (the shards of a sweep) into one"}},
+        {"report", {runReport, "the experiment store as one self-contained HTML report with plots"}},
     };
     return table;
 }
@@ -61,7 +66,11 @@ void printUsage(std::ostream& out)
 
 int main(int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
+    // `report` draws with the studio's views: it needs widgets, on the offscreen platform unless one is set.
+    const bool widgets = argc > 1 && QByteArray(argv[1]) == "report";
+    if (widgets && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+    std::unique_ptr<QCoreApplication> owned = widgets ? std::make_unique<QApplication>(argc, argv) : std::make_unique<QCoreApplication>(argc, argv);
+    QCoreApplication& app = *owned;
     QCoreApplication::setApplicationName("joule");
     QCoreApplication::setApplicationVersion(JOULE_VERSION);
     QStringList args = app.arguments();

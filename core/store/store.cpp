@@ -481,8 +481,8 @@ std::vector<RunSummary> Store::runs() const
                      "FROM runs r JOIN datasets d ON d.id = r.test_dataset_id ORDER BY r.id");
     std::vector<RunSummary> out;
     while (s.step()) {
-        out.push_back({s.integer(0), s.text(1), s.text(8).toUtf8(), s.text(2), s.text(3), s.text(4), s.text(5), object(s.text(6)), s.integer(7)});
-        out.back().test = plugin::DatasetRef{.spec = s.text(9), .offset = s.integer(10), .limit = s.integer(11)};
+        out.push_back({s.integer(0), s.text(1), s.text(8).toUtf8(), s.text(2), s.text(3), s.text(4), s.text(5), object(s.text(6)), s.integer(7),
+                       plugin::DatasetRef{.spec = s.text(9), .offset = s.integer(10), .limit = s.integer(11)}});
     }
     return out;
 }

@@ -427,7 +427,7 @@ private slots:
             QVERIFY2(colours.size() > 8, qPrintable(f + " is nearly uniform"));
         }
         names.sort();
-        QCOMPARE(names, QStringList({"candidates", "compare", "graph", "inspector", "layers", "optimize", "per-input", "per-layer", "window"}));
+        QCOMPARE(names, QStringList({"candidates", "compare", "graph", "inspector", "layers", "optimize", "per-input", "per-layer", "tradeoffs", "window"}));
 
         QFile broken(out.filePath("broken.onnx"));
         QVERIFY(broken.open(QIODevice::WriteOnly));

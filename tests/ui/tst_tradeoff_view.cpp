@@ -7,7 +7,7 @@
 // store's values.
 //
 //   QT_QPA_PLATFORM=offscreen JOULE_SOURCE_DIR=. JOULE_BUILD_DIR=build build/tests/tst_tradeoff_view
-//   (the screenshot is kept at $TMPDIR/tradeoff_view.png)
+//   (the screenshots are kept at $TMPDIR/tradeoff_view.png and tradeoff_view_energy.png)
 #include "views/tradeoff_view.h"
 
 #include "plots/plot_export.h"
@@ -28,6 +28,7 @@
 #include <QSet>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QToolTip>
 #include <QXmlStreamReader>
 #include <QtTest>
 
@@ -47,7 +48,7 @@ QString sourceDir()
     return root;
 }
 
-QString joule()
+QString jouleBinary()
 {
     const QString build = qEnvironmentVariable("JOULE_BUILD_DIR");
     if (build.isEmpty()) throw std::runtime_error("JOULE_BUILD_DIR is not set (ctest sets it)");
@@ -58,7 +59,7 @@ QString joule()
 QByteArray runJoule(const QStringList& args)
 {
     QProcess p;
-    p.start(joule(), args);
+    p.start(jouleBinary(), args);
     if (!p.waitForFinished(300000) || p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0) {
         qWarning().noquote() << "joule" << args.join(' ') << "failed:" << p.readAllStandardError();
         return {};
@@ -149,7 +150,7 @@ private slots:
 
         db_ = tmp_.filePath("joule.db");
         QProcess sweep;
-        sweep.start(joule(), {"sweep", recipePath, "--grid", "quantize.calibration=minmax,mse", "--grid",
+        sweep.start(jouleBinary(), {"sweep", recipePath, "--grid", "quantize.calibration=minmax,mse", "--grid",
                               "quantize.weights=per_channel,per_tensor", "--store", db_});
         QVERIFY(sweep.waitForFinished(600000));
         QVERIFY2(sweep.exitStatus() == QProcess::NormalExit && sweep.exitCode() == 0, sweep.readAllStandardError().constData());
@@ -228,7 +229,7 @@ private slots:
         auto pixelOf = [&](const store::StoredCandidate& s) {
             return QPointF(plot->xAxis->coordToPixel(*s.metric("weight_bytes") / 1024), plot->yAxis->coordToPixel(100 * *s.metric("accuracy")));
         };
-        // The candidate farthest from any other on screen (identical baselines sit on one pixel).
+        // The candidate farthest from any other on screen (the baselines are identical, on one pixel).
         QString target;
         double clearance = 0;
         for (const store::StoredCandidate& a : stored_) {
@@ -240,9 +241,16 @@ private slots:
                 target = keyOf_[a.id];
             }
         }
-        QVERIFY2(clearance > 20, qPrintable(QString::number(clearance)));
+        QVERIFY2(clearance > 8, qPrintable(QString::number(clearance)));
+        // Hovering shows its label, plugin, figures and target.
+        QTest::mouseMove(plot, pixelOf(storedOf(target)).toPoint());
+        QTRY_VERIFY(QToolTip::isVisible());
+        const store::StoredCandidate& hovered = storedOf(target);
+        for (const QString& part : {hovered.label.toHtmlEscaped(), hovered.plugin.isEmpty() ? QString("baseline") : hovered.plugin,
+                                    QString::number(100 * hovered.accuracy, 'f', 2) + " %", hovered.target})
+            QVERIFY2(QToolTip::text().contains(part), qPrintable(QToolTip::text() + " lacks " + part));
         QSignalSpy selected(&view, &TradeoffView::candidateSelected);
-        QTest::mouseClick(plot, Qt::LeftButton, {}, pixelOf(storedOf(target)).toPoint() + QPoint(2, -1));
+        QTest::mouseClick(plot, Qt::LeftButton, {}, pixelOf(storedOf(target)).toPoint() + QPoint(1, 0));
         QCOMPARE(selected.count(), 1);
         QCOMPARE(selected.first().at(0).toString(), target);
         QCOMPARE(view.selectedCandidate(), target);
@@ -339,7 +347,7 @@ private slots:
         view.setAxes("weight_bytes", "accuracy");
         view.setBudget(Budget{"weight_bytes", 100 * 1024}, std::nullopt);
         view.selectCandidate(view.frontKeys().front());
-        view.setLivePoint(QPointF(75000, 0.92), "what-if");
+        view.setLivePoint(QPointF(75000, 0.92), "cascade at 0.9");
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
 
@@ -359,10 +367,13 @@ private slots:
         bool root = false;
         int elements = 0;
         while (!xml.atEnd())
-            if (xml.readNext() == QXmlStreamReader::StartElement) root = root || (elements++ == 0 && xml.name() == u"svg");
+            if (xml.readNext() == QXmlStreamReader::StartElement) {
+                if (elements == 0) root = xml.name() == u"svg";
+                ++elements;
+            }
         QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
         QVERIFY(root);
-        QVERIFY(elements > 20);
+        QVERIFY2(elements > 20, qPrintable(QString::number(elements)));
 
         view.exportPlot(pdf);
         QProcess info;
@@ -410,7 +421,12 @@ private slots:
         view.selectCandidate(front[1]);
         const QString shot = QDir(QDir::tempPath()).filePath("tradeoff_view.png");
         QVERIFY(view.grab().save(shot));
-        qInfo().noquote() << "screenshot:" << shot;
+        // And as the studio opens it: energy against accuracy, no budget.
+        view.setBudget(std::nullopt, std::nullopt);
+        view.setAxes("energy_uj", "accuracy");
+        const QString energyShot = QDir(QDir::tempPath()).filePath("tradeoff_view_energy.png");
+        QVERIFY(view.grab().save(energyShot));
+        qInfo().noquote() << "screenshots:" << shot << energyShot;
     }
 
     void emptyProject()

@@ -71,6 +71,7 @@ CandidateInfo fromStored(const store::StoredCandidate& s)
     c.weightBytes = s.weightBytes;
     for (const QString& m : store::metricNames())
         if (const std::optional<double> v = s.metric(m)) c.metrics[m] = *v;
+    c.fits = s.fits;
     if (!s.graphHashes.empty()) c.graphHash = s.graphHashes.back();
     return c;
 }

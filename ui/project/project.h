@@ -55,6 +55,7 @@ struct CandidateInfo {
     std::optional<double> runEnergyUj, runLatencyMs;   // as the run estimated them (expected, for adaptive)
     int64_t weightBytes = 0;
     std::map<QString, double> metrics;   // by store::metricNames() name, each one the store has a value of
+    bool fits = false;           // on the run's target (flash and RAM)
     QString graphHash;           // of the graph shown (the last stage of an adaptive one); empty for the opened model
 };
 

@@ -38,7 +38,7 @@ const MetricAxis& axisOf(const QString& metric)
         {"energy_uj", TradeoffView::tr("energy per inference"), "µJ", 1.0},
         {"latency_ms", TradeoffView::tr("latency per inference"), "ms", 1.0},
         {"macs", TradeoffView::tr("MACs"), TradeoffView::tr("millions"), 1e-6},
-        {"weight_bytes", TradeoffView::tr("weights"), "KiB", 1.0 / 1024},
+        {"weight_bytes", TradeoffView::tr("weight memory"), "KiB", 1.0 / 1024},
         {"flash_bytes", TradeoffView::tr("flash"), "KiB", 1.0 / 1024},
         {"arena_bytes", TradeoffView::tr("arena"), "KiB", 1.0 / 1024},
     };
@@ -68,6 +68,9 @@ QString formatted(const QString& metric, double v)
 }
 
 QString axisLabel(const MetricAxis& a) { return QString("%1 (%2)").arg(a.title, a.unit); }
+
+// "1 candidate", "8 candidates".
+QString counted(qsizetype n, const QString& one, const QString& many) { return QString::number(n) + " " + (n == 1 ? one : many); }
 
 QString exact(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
 
@@ -101,10 +104,10 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent)
         for (const QString& m : store::metricNames()) box->addItem(axisLabel(axisOf(m)), m);
     summary_ = new QLabel;
     summary_->setObjectName("tradeoffSummary");
-    auto* exportPlot = new QPushButton(tr("Export plot…"));
-    exportPlot->setObjectName("tradeoffExportPlot");
-    auto* exportCsv = new QPushButton(tr("Export CSV…"));
-    exportCsv->setObjectName("tradeoffExportCsv");
+    auto* plotButton = new QPushButton(tr("Export plot…"));
+    plotButton->setObjectName("tradeoffExportPlot");
+    auto* csvButton = new QPushButton(tr("Export CSV…"));
+    csvButton->setObjectName("tradeoffExportCsv");
 
     plot_ = new QCustomPlot;
     plot_->setObjectName("tradeoffPlot");
@@ -127,7 +130,17 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent)
     legendFont.setPointSizeF(legendFont.pointSizeF() * 0.9);
     plot_->legend->setFont(legendFont);
     plot_->legend->setBrush(QColor(255, 255, 255, 225));
-    plot_->legend->setBorderPen(QPen(QColor("#c8ced6")));
+    plot_->legend->setBorderPen(Qt::NoPen);
+    // The legend in one row under the title, clear of the points, centred between two spacers (fitLegend).
+    plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot_->legend->setSizeConstraintRect(QCPLayoutElement::scrOuterRect);
+    auto* legendRow = new QCPLayoutGrid;
+    plot_->plotLayout()->insertRow(1);
+    plot_->plotLayout()->addElement(1, 0, legendRow);
+    plot_->plotLayout()->setRowStretchFactor(1, 0.001);
+    legendRow->addElement(0, 0, new QCPLayoutElement(plot_));
+    legendRow->addElement(0, 1, plot_->legend);
+    legendRow->addElement(0, 2, new QCPLayoutElement(plot_));
 
     auto* top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("x")));
@@ -137,8 +150,8 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent)
     top->addWidget(yBox_);
     top->addSpacing(12);
     top->addWidget(summary_, 1);
-    top->addWidget(exportPlot);
-    top->addWidget(exportCsv);
+    top->addWidget(plotButton);
+    top->addWidget(csvButton);
 
     auto* budgets = new QHBoxLayout;
     for (int i = 0; i < 2; ++i) {
@@ -173,35 +186,25 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent)
         connect(budgetOn_[i], &QCheckBox::toggled, this, [this] { readBudgetControls(); });
         connect(budgetValue_[i], &QDoubleSpinBox::valueChanged, this, [this] { readBudgetControls(); });
         connect(budgetMetric_[i], &QComboBox::currentIndexChanged, this, [this, i] {
-            // A new metric starts at its median over the candidates, so the budget shows at once.
-            const QString m = budgetMetric_[i]->currentData().toString();
-            std::vector<double> values;
-            for (const CandidateInfo& c : candidates_)
-                if (auto it = c.metrics.find(m); it != c.metrics.end()) values.push_back(it->second);
-            if (!values.empty()) {
-                std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
-                const QSignalBlocker block(budgetValue_[i]);
-                budgetValue_[i]->setValue(values[values.size() / 2] * axisOf(m).scale);
-            }
+            suggestBudget(i);
             showBudgetControls();
             readBudgetControls();
         });
     }
-    connect(exportPlot, &QPushButton::clicked, this, [this] {
-        QString filter;
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export the plot"), "tradeoff.png", plotFileFilters().join(";;"), &filter);
+    connect(plotButton, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export the plot"), "tradeoff.png", plotFileFilters().join(";;"));
         if (path.isEmpty()) return;
         try {
-            this->exportPlot(path);
+            exportPlot(path);
         } catch (const ProjectError& e) {
             QMessageBox::warning(this, tr("Export the plot"), QString::fromUtf8(e.what()));
         }
     });
-    connect(exportCsv, &QPushButton::clicked, this, [this] {
+    connect(csvButton, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export the candidates"), "tradeoff.csv", tr("CSV table (*.csv)"));
         if (path.isEmpty()) return;
         try {
-            this->exportCsv(path);
+            exportCsv(path);
         } catch (const ProjectError& e) {
             QMessageBox::warning(this, tr("Export the candidates"), QString::fromUtf8(e.what()));
         }
@@ -231,6 +234,8 @@ void TradeoffView::setProject(const Project* project)
     if (project)
         for (const CandidateInfo& c : project->candidates())
             if (c.storeId > 0) candidates_.push_back(c);
+    for (int i = 0; i < 2; ++i)
+        if (!budgets_[i]) suggestBudget(i);
     refresh();
 }
 
@@ -324,6 +329,19 @@ std::optional<bool> TradeoffView::fitsBudgets(const CandidateInfo& c) const
     return fits;
 }
 
+void TradeoffView::suggestBudget(int slot)
+{
+    // The median over the candidates, so a budget switched on shows at once.
+    const QString m = budgetMetric_[slot]->currentData().toString();
+    std::vector<double> values;
+    for (const CandidateInfo& c : candidates_)
+        if (auto it = c.metrics.find(m); it != c.metrics.end()) values.push_back(it->second);
+    if (values.empty()) return;
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2), values.end());
+    const QSignalBlocker block(budgetValue_[slot]);
+    budgetValue_[slot]->setValue(values[values.size() / 2] * axisOf(m).scale);
+}
+
 void TradeoffView::readBudgetControls()
 {
     for (int i = 0; i < 2; ++i) {
@@ -399,7 +417,7 @@ void TradeoffView::refresh()
                                        : tr("No stored candidate has both %1 and %2\n(energy is not known for a measured target).")
                                              .arg(ax.title, ay.title));
         t->setColor(QColor("#5b6470"));
-        summary_->setText(candidates_.empty() ? QString() : tr("%n stored candidate(s), none plotted", "", static_cast<int>(candidates_.size())));
+        summary_->setText(candidates_.empty() ? QString() : counted(static_cast<qsizetype>(candidates_.size()), tr("stored candidate"), tr("stored candidates")) + tr(", none plotted"));
         plot_->xAxis->setRange(0, 1);
         plot_->yAxis->setRange(0, 1);
         plot_->replot();
@@ -449,22 +467,22 @@ void TradeoffView::refresh()
     }
     plot_->xAxis->setRange(padded(xs));
     plot_->yAxis->setRange(padded(ys));
-    // The legend goes in the corner the front looks towards, which no candidate beats.
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, (maxX ? Qt::AlignRight : Qt::AlignLeft) | (maxY ? Qt::AlignTop : Qt::AlignBottom));
     plot_->legend->setVisible(true);
 
-    const int greyedCount = static_cast<int>(greyed.size());
-    QString text = tr("%n candidate(s) plotted", "", pointCount()) + " · " + tr("%n on the front", "", static_cast<int>(front_.size()));
-    if (const int left = static_cast<int>(candidates_.size()) - pointCount(); left > 0)
-        text += " · " + tr("%n without %1 or %2", "", left).arg(ax.title, ay.title);
-    if (budgets_[0] || budgets_[1]) text += " · " + tr("%n beyond budget", "", greyedCount);
+    QString text = counted(pointCount(), tr("candidate"), tr("candidates")) + " · " + tr("%1 on the front").arg(front_.size());
+    if (const qsizetype left = static_cast<qsizetype>(candidates_.size()) - pointCount(); left > 0)
+        text += " · " + tr("%1 without %2 or %3").arg(left).arg(ax.title, ay.title);
+    if (budgets_[0] || budgets_[1]) text += " · " + tr("%1 beyond budget").arg(greyed.size());
     summary_->setText(text);
 
     drawBudgets();
     drawSelection();
     drawLive();
+    fitLegend();
     plot_->replot();
 }
+
+void TradeoffView::fitLegend() { plot_->legend->setMaximumSize(plot_->legend->minimumOuterSizeHint()); }
 
 void TradeoffView::drawBudgets()
 {
@@ -522,6 +540,7 @@ void TradeoffView::drawLive()
     g->setLineStyle(QCPGraph::lsNone);
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(kLive.darker(140), 1.4), kLive, 13));
     g->setData({x}, {y});
+    fitLegend();
     // Keep the marker inside the ranges as it moves.
     if (!plot_->xAxis->range().contains(x)) plot_->xAxis->setRange(plot_->xAxis->range().expanded(x));
     if (!plot_->yAxis->range().contains(y)) plot_->yAxis->setRange(plot_->yAxis->range().expanded(y));

@@ -16,6 +16,8 @@
 // the axis labels: accuracy in %, bytes in KiB, MACs in millions. A candidate without a value of an
 // axis' metric (no energy on a measured target) is not plotted, as joule pareto leaves it out. A
 // budget bounds its metric from the bad side: at most for a minimized one, at least for accuracy.
+// Pointing at a point shows its label, plugin, figures and target; the view has its own axis combos,
+// budget controls and export buttons.
 
 #include "project/project.h"
 
@@ -81,6 +83,8 @@ private:
     void drawBudgets();
     void drawSelection();
     void drawLive();
+    void fitLegend();   // the legend as wide as its entries
+    void suggestBudget(int slot);   // sets an unset budget's value field from the candidates
     void readBudgetControls();
     void showBudgetControls();
     std::optional<bool> fitsBudgets(const CandidateInfo& c) const;   // nullopt: a budget's metric has no value
