@@ -10,6 +10,9 @@
 #include "views/per_layer_view.h"
 #include "views/tradeoff_view.h"
 #include "report/report.h"
+#include "plots/plot_export.h"
+
+#include <qcustomplot.h>
 
 #include <QAction>
 #include <QApplication>
@@ -110,6 +113,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         tabs_->addTab(pages[i].first, titles[static_cast<int>(i)]);
     }
     setCentralWidget(tabs_);
+    for (QCustomPlot* plot : findChildren<QCustomPlot*>()) addPlotExportMenu(plot);   // every plot can be saved
     connect(tabs_, &QTabWidget::currentChanged, this, [this] { refreshShownView(); });
     connect(tradeoff_, &TradeoffView::candidateSelected, this, &MainWindow::selectCandidate);
     // The per-input view's live what-if moves a marker on the trade-off plot, when it plots accuracy

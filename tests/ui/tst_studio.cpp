@@ -19,6 +19,9 @@
 #include "views/layer_table.h"
 #include "views/optimize_panel.h"
 #include "views/param_form.h"
+#include "views/per_input_view.h"
+#include "views/tradeoff_view.h"
+#include "plots/plot_export.h"
 
 #include <QComboBox>
 #include <QCryptographicHash>
@@ -26,6 +29,12 @@
 #include <QFile>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QXmlStreamReader>
+#include <qcustomplot.h>
 #include <QImage>
 #include <QProcess>
 #include <QProgressBar>
@@ -398,6 +407,109 @@ private slots:
         const QModelIndex index = table->model()->index(row, 0);
         QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(index).center());
         QCOMPARE(view->selectedNode(), index.data(ui::LayerTableModel::NodeRole).toInt());
+    }
+
+    // A project with a quantize run and a big/little cascade: a click on the trade-off plot selects the
+    // candidate everywhere; the per-input view counts what the store recorded; every plot of every
+    // view saves as a valid PNG, SVG and PDF.
+    void aStoredProjectsViewsFollowTheTradeoffPlotAndExport()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("joule.db");
+        const QString resnet8 = source("resources/models/fmnist_resnet8.onnx"), little = source("resources/models/fmnist_little.onnx");
+        const QJsonObject test{{"spec", "fashion-mnist:test"}, {"limit", 300}};
+        const QJsonObject recipes[] = {
+            {{"model", resnet8},
+             {"datasets", QJsonObject{{"calibration", QJsonObject{{"spec", "fashion-mnist:train"}, {"limit", 64}}}, {"test", test}}},
+             {"target", "stm32l4r5"},
+             {"steps", QJsonArray{QJsonObject{{"plugin", "quantize"}, {"params", QJsonObject{{"calibration_samples", 64}, {"sqnr_samples", 8}}}}}}},
+            {{"model", resnet8},
+             {"models", QJsonObject{{"little", little}, {"big", resnet8}}},
+             {"datasets", QJsonObject{{"validation", QJsonObject{{"spec", "fashion-mnist:train"}, {"offset", 50000}, {"limit", 500}}}, {"test", test}}},
+             {"target", "stm32l4r5"},
+             {"steps", QJsonArray{QJsonObject{{"plugin", "cascade"}, {"params", QJsonObject{{"stages", "little,big"}}}}}}}};
+        for (int i = 0; i < 2; ++i) {
+            const QString path = dir.filePath(QString("r%1.json").arg(i));
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QJsonDocument(recipes[i]).toJson());
+            f.close();
+            QProcess p;
+            p.start(qEnvironmentVariable("JOULE_BUILD_DIR") + "/bin/joule", {"optimize", path, "--store", db});
+            QVERIFY(p.waitForFinished(300000));
+            QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        }
+        MainWindow w;
+        w.resize(1500, 950);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.openFile(db));
+        w.jobs()->waitForIdle();
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        QCOMPARE(w.project()->candidates().size(), size_t(4));
+
+        ui::TradeoffView* tradeoff = w.tradeoffView();
+        w.tabs()->setCurrentWidget(tradeoff);
+        QCOMPARE(tradeoff->pointCount(), 4);
+        const ui::CandidateInfo* cascade = nullptr;
+        for (const auto& c : w.project()->candidates())
+            if (c.plugin == "cascade") cascade = &c;
+        QVERIFY(cascade && w.currentCandidate() != cascade->key);
+        QCustomPlot* plot = tradeoff->plot();
+        plot->replot();
+        const QPoint at(static_cast<int>(plot->xAxis->coordToPixel(cascade->metrics.at("energy_uj"))),
+                        static_cast<int>(plot->yAxis->coordToPixel(100.0 * cascade->metrics.at("accuracy"))));
+        QTest::mouseClick(plot, Qt::LeftButton, {}, at);
+        QCOMPARE(w.currentCandidate(), cascade->key);
+        QCOMPARE(w.candidatesTree()->currentItem()->data(0, ui::CandidatesTree::KeyRole).toString(), cascade->key);
+        // The per-input view shows that candidate's records, as stored, with a live what-if.
+        w.tabs()->setCurrentWidget(w.perInputView());
+        const auto records = store::Store(db).records(cascade->storeId);
+        QCOMPARE(records.size(), size_t(300));
+        int64_t correct = 0;
+        for (const auto& r : records) correct += r.correct;
+        QCOMPARE(w.perInputView()->correctCount(), correct);
+        QCOMPARE(w.perInputView()->wrongCount(), static_cast<int64_t>(records.size()) - correct);
+        QVERIFY(w.perInputView()->thresholdSlider());
+        QTRY_VERIFY(w.perInputView()->thumbnailCount() > 0);   // the grid fills on the next event-loop pass
+
+        // Every plot, once each view has drawn it (for the cascade, then for the int8 candidate, whose
+        // per-layer view adds its SQNR), saves in the three formats as valid files.
+        QSet<QCustomPlot*> saved;
+        int plots = 0;
+        QString int8;
+        for (const auto& c : w.project()->candidates())
+            if (c.plugin == "quantize") int8 = c.key;
+        QVERIFY(!int8.isEmpty());
+        for (const QString& key : {cascade->key, int8}) {
+            w.selectCandidate(key);
+            QCOMPARE(w.currentCandidate(), key);
+            for (int t = 0; t < w.tabs()->count(); ++t) {
+                w.tabs()->setCurrentIndex(t);
+                QCoreApplication::processEvents();
+                for (QCustomPlot* p : w.tabs()->currentWidget()->findChildren<QCustomPlot*>()) {
+                    if (!p->isVisible() || saved.contains(p)) continue;
+                    saved.insert(p);
+                    const QString base = dir.filePath(QString("plot%1").arg(++plots));
+                    ui::savePlot(p, base + ".png");
+                    ui::savePlot(p, base + ".svg");
+                    ui::savePlot(p, base + ".pdf");
+                    QVERIFY(!QImage(base + ".png").isNull());
+                    QFile svg(base + ".svg");
+                    QVERIFY(svg.open(QIODevice::ReadOnly));
+                    QXmlStreamReader xml(&svg);
+                    QVERIFY(xml.readNextStartElement());
+                    QCOMPARE(xml.name().toString(), QString("svg"));
+                    QProcess info;
+                    info.start("pdfinfo", {base + ".pdf"});
+                    QVERIFY(info.waitForFinished(30000));
+                    QCOMPARE(info.exitCode(), 0);
+                    QVERIFY(QString::fromUtf8(info.readAllStandardOutput()).contains(QRegularExpression("Pages:\\s+1")));
+                }
+            }
+        }
+        qInfo("%d plots saved as PNG, SVG and PDF", plots);
+        QVERIFY(plots >= 6);   // trade-off, per-layer bars, confidence, confusion, cost per input, ...
     }
 
     // joule-studio --screenshot: every view of a real model as a real picture; a bad file is exit 1

@@ -5,6 +5,9 @@
 #include <qcustomplot.h>
 
 #include <QFile>
+#include <QFileDialog>
+#include <QMenu>
+#include <QMessageBox>
 #include <QFileInfo>
 #include <QPainter>
 #include <QSaveFile>
@@ -44,6 +47,26 @@ void savePlot(QCustomPlot* plot, const QString& path, int width, int height)
 }
 
 QStringList plotFileFilters() { return {"PNG image (*.png)", "SVG drawing (*.svg)", "PDF document (*.pdf)"}; }
+
+void addPlotExportMenu(QCustomPlot* plot)
+{
+    plot->setContextMenuPolicy(Qt::CustomContextMenu);
+    QObject::connect(plot, &QWidget::customContextMenuRequested, plot, [plot](const QPoint& at) {
+        QMenu menu(plot);
+        menu.addAction(QObject::tr("Save plot as PNG, SVG or PDF…"), plot, [plot] {
+            QString filter;
+            QString path = QFileDialog::getSaveFileName(plot, QObject::tr("Save plot"), QString(), plotFileFilters().join(";;"), &filter);
+            if (path.isEmpty()) return;
+            if (QFileInfo(path).suffix().isEmpty()) path += filter.contains("svg") ? ".svg" : filter.contains("pdf") ? ".pdf" : ".png";
+            try {
+                savePlot(plot, path);
+            } catch (const std::exception& e) {
+                QMessageBox::warning(plot, QObject::tr("Save plot"), QString::fromUtf8(e.what()));
+            }
+        });
+        menu.exec(plot->mapToGlobal(at));
+    });
+}
 
 QString csvField(const QString& value)
 {

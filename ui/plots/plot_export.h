@@ -19,7 +19,10 @@ namespace joule::ui {
 
 // The size defaults to the plot's size on screen (640 x 400 when it has none yet).
 void savePlot(QCustomPlot* plot, const QString& path, int width = 0, int height = 0);
-QStringList plotFileFilters();   // for QFileDialog: "PNG image (*.png)", "SVG drawing (*.svg)", "PDF document (*.pdf)"
+QStringList plotFileFilters();
+// Gives `plot` a right-click menu "Save plot as PNG, SVG or PDF…" (a file dialog, then savePlot;
+// an error goes to a message box naming the file).
+void addPlotExportMenu(QCustomPlot* plot);   // for QFileDialog: "PNG image (*.png)", "SVG drawing (*.svg)", "PDF document (*.pdf)"
 
 void writeCsv(const QString& path, const QStringList& header, const std::vector<QStringList>& rows);
 // Every row of the file, the header included. Throws ProjectError naming the file and line when a
