@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the screenshots in docs/screenshots/: a project of real runs on the reference models (int8
-# ResNet-8, a big/little cascade), opened in joule-studio under xvfb-run, every view rendered to a PNG.
+# ResNet-8, a big/little cascade in fp32 and int8), opened in joule-studio under xvfb-run, every view
+# rendered to a PNG.
 # Usage: packaging/screenshots.sh [BUILD_DIR]     (after make build; takes a few minutes)
 set -euo pipefail
 build=${1:-build}
@@ -10,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 project="$work/joule.db"
-for r in fmnist_resnet8_int8 fmnist_cascade; do
+for r in fmnist_resnet8_int8 fmnist_cascade fmnist_cascade_int8; do
   echo "screenshots: running $r into the project" >&2
   "$joule" optimize "$here/resources/recipes/$r.json" --store "$project" >/dev/null 2>&1
 done

@@ -451,6 +451,10 @@ private slots:
         ui::TradeoffView* tradeoff = w.tradeoffView();
         w.tabs()->setCurrentWidget(tradeoff);
         QCOMPARE(tradeoff->pointCount(), 4);
+        // The axis choosers say what is plotted.
+        QCOMPARE(tradeoff->findChild<QComboBox*>("tradeoffX")->currentData().toString(), tradeoff->xMetric());
+        QCOMPARE(tradeoff->findChild<QComboBox*>("tradeoffY")->currentData().toString(), tradeoff->yMetric());
+        QCOMPARE(tradeoff->xMetric(), QString("energy_uj"));
         const ui::CandidateInfo* cascade = nullptr;
         for (const auto& c : w.project()->candidates())
             if (c.plugin == "cascade") cascade = &c;

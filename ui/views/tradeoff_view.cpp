@@ -102,6 +102,8 @@ TradeoffView::TradeoffView(QWidget* parent) : QWidget(parent)
     yBox_->setObjectName("tradeoffY");
     for (QComboBox* box : {xBox_, yBox_})
         for (const QString& m : store::metricNames()) box->addItem(axisLabel(axisOf(m)), m);
+    xBox_->setCurrentIndex(xBox_->findData(x_));   // the default axes, before any signal is connected
+    yBox_->setCurrentIndex(yBox_->findData(y_));
     summary_ = new QLabel;
     summary_->setObjectName("tradeoffSummary");
     auto* plotButton = new QPushButton(tr("Export plot…"));
