@@ -415,13 +415,9 @@ void MainWindow::refreshShownView()
         if (page == perLayer_ && shownPerLayer_ != shown) {
             shownPerLayer_ = shown;
             if (!c) return perLayer_->clear();
-            auto side = [&](const CandidateInfo& x) {
-                const LoadedGraph& g = project_->graph(x);
-                return LayerSide{x.label, g.graph, g.stats, project_->estimate(x, target()), x.notes};
-            };
             std::optional<LayerSide> parent;
-            if (const CandidateInfo* p = project_->find(c->parentKey)) parent = side(*p);
-            perLayer_->setCandidate(side(*c), parent, target());
+            if (const CandidateInfo* p = project_->find(c->parentKey)) parent = layerSide(*project_, *p, target());
+            perLayer_->setCandidate(layerSide(*project_, *c, target()), parent, target());
         } else if (page == perInput_ && shownPerInput_ != current_) {
             shownPerInput_ = current_;
             if (!c || c->storeId <= 0) {
@@ -430,11 +426,8 @@ void MainWindow::refreshShownView()
                 return;
             }
             const std::shared_ptr<const InputsOf> in = project_->inputs(*c);
-            PerInputData data{.candidateLabel = c->label, .records = in->records, .classNames = {}, .images = in->images,
-                              .stages = in->stages, .policy = in->policy};
-            if (in->images) data.classNames = in->images->classNames;
             if (!in->imagesError.isEmpty()) statusBar()->showMessage(tr("No thumbnails: %1").arg(in->imagesError), 8000);
-            perInput_->setData(std::move(data));
+            perInput_->setData(perInputData(c->label, *in));
         }
     } catch (const std::exception& e) {
         showError(tr("Candidate %1").arg(current_), QString::fromUtf8(e.what()));

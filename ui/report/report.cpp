@@ -126,13 +126,9 @@ QString writeReport(const Project& project, const QString& dir, const ReportOpti
         const QString target = options.target.isEmpty() ? c.runTarget : options.target;
         html += "<h2>" + esc(c.key) + " · " + esc(c.label) + "</h2>";
         if (c.policyKind == "plain") {
-            auto side = [&](const CandidateInfo& x) {
-                const LoadedGraph& g = project.graph(x);
-                return LayerSide{x.label, g.graph, g.stats, project.estimate(x, target), x.notes};
-            };
             std::optional<LayerSide> parent;
-            if (const CandidateInfo* p = project.find(c.parentKey)) parent = side(*p);
-            perLayer.setCandidate(side(c), parent, target);
+            if (const CandidateInfo* p = project.find(c.parentKey)) parent = layerSide(project, *p, target);
+            perLayer.setCandidate(layerSide(project, c, target), parent, target);
             html += "<p class=sub>Per layer on " + esc(target) + (parent ? ", against " + esc(c.parentKey) : QString()) + ".</p>";
             html += image(perLayer.barsPlot(), tmp, 1000, 380, "energy per layer");
             if (perLayer.sqnrPlot()->isVisibleTo(&perLayer)) html += image(perLayer.sqnrPlot(), tmp, 1000, 300, "per-layer SQNR");
@@ -140,10 +136,7 @@ QString writeReport(const Project& project, const QString& dir, const ReportOpti
             html += "<p class=sub>Adaptive (" + esc(c.policyKind) + "): energy and latency are expected values per input.</p>";
         }
         const std::shared_ptr<const InputsOf> in = project.inputs(c);
-        PerInputData data{.candidateLabel = c.label, .records = in->records, .classNames = {}, .images = in->images,
-                          .stages = in->stages, .policy = in->policy};
-        if (in->images) data.classNames = in->images->classNames;
-        perInput.setData(std::move(data));
+        perInput.setData(perInputData(c.label, *in));
         html += "<p>" + esc(perInput.summaryText()).replace("\n", "<br>") + "</p>";
         html += image(perInput.confusionPlot(), tmp, 620, 560, "confusion matrix");
         html += image(perInput.confidencePlot(), tmp, 620, 360, "confidence of correct and wrong answers");

@@ -23,6 +23,15 @@
 
 namespace joule::ui {
 
+PerInputData perInputData(const QString& label, const InputsOf& in)
+{
+    PerInputData data{.candidateLabel = label, .records = in.records, .classNames = {}, .images = in.images,
+                      .stages = in.stages, .policy = in.policy};
+    if (in.images) data.classNames = in.images->classNames;
+    return data;
+}
+
+
 namespace {
 
 const QColor kCorrect("#1f77b4");

@@ -21,6 +21,7 @@
 // the thumbnail grid rebuilds on the next pass of the event loop (once for any number of moves in
 // between), after a filter change the grid rebuilds at once.
 
+#include "project/project.h"
 #include "adaptive/policy.h"
 #include "adaptive/whatif.h"
 #include "data/dataset.h"
@@ -59,6 +60,10 @@ struct PerInputData {
     std::optional<adaptive::StageOutputs> stages;        // adaptive candidates: every stage on every input (input i = records[i])
     std::optional<adaptive::Policy> policy;              // and their policy (rule, tuned thresholds, stage names)
 };
+
+// What a stored candidate's per-input data (Project::inputs) gives the view.
+PerInputData perInputData(const QString& label, const InputsOf& inputs);
+
 
 class PerInputView : public QWidget {
     Q_OBJECT

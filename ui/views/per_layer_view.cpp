@@ -19,6 +19,13 @@
 
 namespace joule::ui {
 
+LayerSide layerSide(const Project& project, const CandidateInfo& candidate, const QString& target)
+{
+    const LoadedGraph& g = project.graph(candidate);
+    return LayerSide{candidate.label, g.graph, g.stats, project.estimate(candidate, target), candidate.notes};
+}
+
+
 namespace {
 
 const QColor kCandidate("#2f6db5");

@@ -14,6 +14,7 @@
 // A costed layer is one the runtime executes at a cost: not folded, not free, not fused. Layers are
 // matched by node name; a parent's layer the candidate lacks comes last.
 
+#include "project/project.h"
 #include "cost/estimator.h"
 #include "cost/layer_stats.h"
 #include "ir/graph.h"
@@ -42,6 +43,10 @@ struct LayerSide {                       // one candidate as the view needs it
     cost::ModelEstimate estimate;        // on the view's target
     QJsonObject notes;                   // the plugin's report (may be empty)
 };
+
+// A candidate of `project` as the view shows it, estimated on `target` (throws what Project throws).
+LayerSide layerSide(const Project& project, const CandidateInfo& candidate, const QString& target);
+
 
 class PerLayerView : public QWidget {
     Q_OBJECT
