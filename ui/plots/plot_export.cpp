@@ -48,6 +48,11 @@ void savePlot(QCustomPlot* plot, const QString& path, int width, int height)
 
 QStringList plotFileFilters() { return {"PNG image (*.png)", "SVG drawing (*.svg)", "PDF document (*.pdf)"}; }
 
+void replotIfSized(QCustomPlot* plot)
+{
+    if (plot->width() > 1 && plot->height() > 1) plot->replot();
+}
+
 void addPlotExportMenu(QCustomPlot* plot)
 {
     plot->setContextMenuPolicy(Qt::CustomContextMenu);

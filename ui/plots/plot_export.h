@@ -22,7 +22,10 @@ void savePlot(QCustomPlot* plot, const QString& path, int width = 0, int height 
 QStringList plotFileFilters();
 // Gives `plot` a right-click menu "Save plot as PNG, SVG or PDF…" (a file dialog, then savePlot;
 // an error goes to a message box naming the file).
-void addPlotExportMenu(QCustomPlot* plot);   // for QFileDialog: "PNG image (*.png)", "SVG drawing (*.svg)", "PDF document (*.pdf)"
+void addPlotExportMenu(QCustomPlot* plot);
+// Replots now when the plot has a size on screen; one that has none yet (a hidden tab) replots when
+// it is first laid out (QCustomPlot does on resize), and savePlot draws it at the size asked.
+void replotIfSized(QCustomPlot* plot);   // for QFileDialog: "PNG image (*.png)", "SVG drawing (*.svg)", "PDF document (*.pdf)"
 
 void writeCsv(const QString& path, const QStringList& header, const std::vector<QStringList>& rows);
 // Every row of the file, the header included. Throws ProjectError naming the file and line when a

@@ -537,7 +537,7 @@ void PerInputView::updatePlots()
     wrongBars_->setData(keys, wrong, true);
     const double highest = std::max(*std::max_element(right.begin(), right.end()), *std::max_element(wrong.begin(), wrong.end()));
     confidencePlot_->yAxis->setRange(0.7, std::max(highest, 1.0) * 1.6);
-    confidencePlot_->replot(QCustomPlot::rpQueuedReplot);
+    if (confidencePlot_->width() > 1 && confidencePlot_->height() > 1) confidencePlot_->replot(QCustomPlot::rpQueuedReplot);
 
     // Confusion: one cell per (prediction, label); colour by log(1 + count), counts written in.
     const int c = static_cast<int>(classes_);
@@ -555,7 +555,7 @@ void PerInputView::updatePlots()
             t->setColor(v > 0.6 * top ? Qt::white : QColor("#222222"));
         }
     heat_->setDataRange(QCPRange(0, top));
-    confusionPlot_->replot(QCustomPlot::rpQueuedReplot);
+    if (confusionPlot_->width() > 1 && confusionPlot_->height() > 1) confusionPlot_->replot(QCustomPlot::rpQueuedReplot);
 
     // Cost: one bar per distinct cost (for an adaptive candidate, per answering stage).
     const QString unit = costIsEnergy_ ? tr("µJ") : tr("ms");
@@ -581,7 +581,7 @@ void PerInputView::updatePlots()
         expectedText_->position->setCoords(0.98, 0.02);
         expectedText_->setText(tr("%1 %2 %3 per input").arg(adaptive() ? tr("expected") : tr("every input")).arg(mean, 0, 'f', 2).arg(unit));
     }
-    costPlot_->replot(QCustomPlot::rpQueuedReplot);
+    if (costPlot_->width() > 1 && costPlot_->height() > 1) costPlot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PerInputView::setClassFilter(int label) { classFilter_->setCurrentIndex(std::max(0, classFilter_->findData(label))); }

@@ -1,5 +1,7 @@
 #include "views/per_layer_view.h"
 
+#include "plots/plot_export.h"
+
 #include "cost/target_profile.h"
 
 #include <qcustomplot.h>
@@ -252,7 +254,7 @@ void PerLayerView::clear()
     }
     setCategoryTicks(barsPlot_, {});
     barsPlot_->yAxis->setLabel(QString());
-    barsPlot_->replot();
+    replotIfSized(barsPlot_);
     sqnrPlot_->hide();
     sensPlot_->hide();
     notes_->hide();
@@ -356,7 +358,7 @@ void PerLayerView::refreshBars()
                                    "Choose latency or MACs.").arg(candidate_->label)
                               : tr("No costed layers."));
         plot->yAxis->setRange(0, 1);
-        plot->replot();
+        replotIfSized(plot);
         return;
     }
     const auto measured = [this](const LayerSide& s) {
@@ -420,7 +422,7 @@ void PerLayerView::showSqnr()
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);   // one row
     plot->legend->setVisible(!sqnr_.empty());
     if (sqnr_.empty()) showMessage(plot, tr("The notes hold no finite SQNR."));
-    plot->replot();
+    replotIfSized(plot);
 }
 
 void PerLayerView::showSensitivity()
@@ -439,13 +441,13 @@ void PerLayerView::showSensitivity()
         profile = cost::loadTarget(target_);
     } catch (const std::exception& e) {
         showMessage(plot, QString::fromUtf8(e.what()));
-        plot->replot();
+        replotIfSized(plot);
         return;
     }
     if (!profile.anyClusterHasInt4()) {
         showMessage(plot, tr("%1 has no int4 kernels: int4 weights would run as int8 there,\n"
                              "so the sensitivity scan has no energy to trade.").arg(target_));
-        plot->replot();
+        replotIfSized(plot);
         return;
     }
     std::map<std::string, size_t> layerOf;
@@ -463,7 +465,7 @@ void PerLayerView::showSensitivity()
     }
     if (points_.empty()) {
         showMessage(plot, tr("No sensitivity entry names a layer of this graph."));
-        plot->replot();
+        replotIfSized(plot);
         return;
     }
     QVector<double> xs, ys;
@@ -508,7 +510,7 @@ void PerLayerView::showSensitivity()
         t->setText(tickLabel(std::get<0>(points_[i]), t->font()));
         t->setColor(QColor("#333a44"));
     }
-    plot->replot();
+    replotIfSized(plot);
 }
 
 void PerLayerView::selectLayer(const QString& name)
@@ -536,7 +538,7 @@ void PerLayerView::selectLayer(const QString& name)
             }
         status_->setText(describe(name));
     }
-    for (QCustomPlot* plot : {barsPlot_, sqnrPlot_, sensPlot_}) plot->replot();
+    for (QCustomPlot* plot : {barsPlot_, sqnrPlot_, sensPlot_}) replotIfSized(plot);
 }
 
 QString PerLayerView::status() const { return status_->text(); }

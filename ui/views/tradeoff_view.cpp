@@ -270,14 +270,14 @@ void TradeoffView::setLivePoint(std::optional<QPointF> p, const QString& label)
     live_ = p;
     liveLabel_ = label;
     drawLive();
-    plot_->replot();
+    replotIfSized(plot_);
 }
 
 void TradeoffView::selectCandidate(const QString& key)
 {
     selected_ = key;
     drawSelection();
-    plot_->replot();
+    replotIfSized(plot_);
 }
 
 std::vector<QString> TradeoffView::frontKeys() const
@@ -422,7 +422,7 @@ void TradeoffView::refresh()
         summary_->setText(candidates_.empty() ? QString() : counted(static_cast<qsizetype>(candidates_.size()), tr("stored candidate"), tr("stored candidates")) + tr(", none plotted"));
         plot_->xAxis->setRange(0, 1);
         plot_->yAxis->setRange(0, 1);
-        plot_->replot();
+        replotIfSized(plot_);
         return;
     }
 
@@ -481,7 +481,7 @@ void TradeoffView::refresh()
     drawSelection();
     drawLive();
     fitLegend();
-    plot_->replot();
+    replotIfSized(plot_);
 }
 
 void TradeoffView::fitLegend() { plot_->legend->setMaximumSize(plot_->legend->minimumOuterSizeHint()); }
