@@ -380,6 +380,9 @@ TargetProfile loadTarget(const QString& id)
         if (f.id == id) return loadTargetProfile(f.path);
         known << f.id;
     }
+    if (id == "host")   // measured by joule profile --target host; nothing else can estimate with it
+        throw TargetProfileError("target 'host' is this machine, measured (joule profile --target host), not a profile to "
+                                 "estimate with; name a board (" + known.mid(1).join(", ").toStdString() + ")");
     throw TargetProfileError("unknown target '" + id.toStdString() + "' (known: " + known.join(", ").toStdString() +
                              "; profiles are searched in " + targetSearchPath().join(":").toStdString() + ")");
 }

@@ -274,6 +274,15 @@ private slots:
             QVERIFY(m.contains("stm32l4r5"));
             QVERIFY(m.contains("host"));
         }
+        // 'host' is measured, never a profile to estimate with: said so, with the boards to use instead.
+        try {
+            loadTarget("host");
+            QFAIL("accepted");
+        } catch (const TargetProfileError& e) {
+            const QString m = e.what();
+            QVERIFY2(m.contains("target 'host' is this machine, measured") && m.contains("stm32l4r5"), qPrintable(m));
+            QVERIFY(!m.contains("unknown"));
+        }
     }
 };
 
