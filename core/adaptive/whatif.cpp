@@ -670,6 +670,33 @@ Free ownStageThresholdsPay(const StageOutputs& out, const Cumulative& cum, doubl
 
 } // namespace
 
+namespace {
+
+// From `priced`, every threshold `own(stage, class)` leaves out set to one shared value, scanned
+// over `values` (pricing only reaches the convex hull of each group's trade-off); the best found,
+// `priced` itself when no shared value beats it.
+template <typename Own>
+std::pair<std::vector<std::vector<double>>, Quick> scanShared(const StageOutputs& out, const Cumulative& cum, StopRule rule,
+                                                              std::vector<std::vector<double>> priced,
+                                                              const std::vector<double>& values, int64_t need, Own own)
+{
+    Quick q = quickEval(out, cum, rule, priced);
+    auto chosen = priced;
+    for (double v : values) {
+        for (size_t s = 0; s < priced.size(); ++s)
+            for (size_t c = 0; c < priced[s].size(); ++c)
+                if (!own(s, c)) priced[s][c] = v;
+        const Quick qv = quickEval(out, cum, rule, priced);
+        if (better(qv, q, need)) {
+            q = qv;
+            chosen = priced;
+        }
+    }
+    return {std::move(chosen), q};
+}
+
+} // namespace
+
 Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
 {
     checkOutputs(out);
@@ -708,21 +735,11 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
         if (std::find(own.begin(), own.end(), true) != own.end()) {
             // The priced thresholds, then the shared one scanned as the single one was (pricing only
             // reaches the convex hull of each group's trade-off).
-            std::vector<std::vector<double>> th{PricedThresholds(out, cum, all, groupOf).cheapest(need).first};
-            Quick q = quickEval(out, cum, rule, th);
-            auto chosen = th;
-            for (double v : values) {
-                for (size_t c = 0; c < own.size(); ++c)
-                    if (!own[c]) th[0][c] = v;
-                const Quick qv = quickEval(out, cum, rule, th);
-                if (better(qv, q, need)) {
-                    q = qv;
-                    chosen = th;
-                }
-            }
+            const std::vector<std::vector<double>> priced{PricedThresholds(out, cum, all, groupOf).cheapest(need).first};
+            auto [chosen, q] = scanShared(out, cum, rule, priced, values, need, [&](size_t, size_t c) { return own[c]; });
             if (better(q, bestQ, need)) {
                 bestQ = q;
-                best = chosen;
+                best = std::move(chosen);
             }
         }
     } else if (rule == StopRule::ClassMaxProb) {
@@ -734,22 +751,11 @@ Tuned tune(const StageOutputs& out, StopRule rule, double maxDrop)
         if (any) {
             std::vector<size_t> all(static_cast<size_t>(n));
             std::iota(all.begin(), all.end(), size_t(0));
-            std::vector<std::vector<double>> th = PricedChain(out, cum, all).cheapest(need, best, own).first;
-            Quick q = quickEval(out, cum, rule, th);
-            auto chosen = th;
-            for (double v : values) {
-                for (size_t s = 0; s < th.size(); ++s)
-                    for (size_t c = 0; c < th[s].size(); ++c)
-                        if (!own[s][c]) th[s][c] = v;
-                const Quick qv = quickEval(out, cum, rule, th);
-                if (better(qv, q, need)) {
-                    q = qv;
-                    chosen = th;
-                }
-            }
+            const std::vector<std::vector<double>> priced = PricedChain(out, cum, all).cheapest(need, best, own).first;
+            auto [chosen, q] = scanShared(out, cum, rule, priced, values, need, [&](size_t s, size_t c) { return own[s][c] != 0; });
             if (better(q, bestQ, need)) {
                 bestQ = q;
-                best = chosen;
+                best = std::move(chosen);
             }
         }
     }
