@@ -2,6 +2,7 @@
 
 #include "onnx/onnx_io.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 
 #include <cstdio>
@@ -57,6 +58,14 @@ int intOptionAtLeast(const QCommandLineParser& parser, const QString& name, int 
 int positiveIntOption(const QCommandLineParser& parser, const QString& name, int fallback)
 {
     return intOptionAtLeast(parser, name, fallback, 1, "a positive integer");
+}
+
+QString existingStoreOption(const QCommandLineParser& parser)
+{
+    if (!parser.isSet("store")) throw CliError("--store FILE is required");
+    const QString path = parser.value("store");
+    if (!QFileInfo::exists(path)) throw CliError(path.toStdString() + ": no such store (joule optimize or joule sweep makes one)");
+    return path;
 }
 
 int nonNegativeIntOption(const QCommandLineParser& parser, const QString& name, int fallback)

@@ -46,6 +46,10 @@ int positiveIntOption(const QCommandLineParser& parser, const QString& name, int
 // An integer >= 0 (e.g. --warmup), else a CliError naming the option and the value.
 int nonNegativeIntOption(const QCommandLineParser& parser, const QString& name, int fallback);
 
+// --store FILE, which must exist (commands that read a store never make one), else a CliError
+// naming the option or the file.
+QString existingStoreOption(const QCommandLineParser& parser);
+
 // --input-shape NAME=D0,D1,... (repeatable): fixes the free dimensions of a model input. Unlisted
 // inputs keep their declared shape with free dimensions = 1.
 void addInputShapeOption(QCommandLineParser& parser);

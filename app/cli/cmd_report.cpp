@@ -3,8 +3,6 @@
 
 #include "report/report.h"
 
-#include <QFileInfo>
-
 #include <cstdio>
 
 namespace joule::cli {
@@ -20,10 +18,8 @@ int runReport(const QStringList& args)
     parser.addOption({"target", "Estimate per-layer figures on this target (default: each run's own).", "ID"});
     parser.addOption({"max-candidates", "Candidates with a section of their own, the front first (default 12).", "N"});
     parseOrExit(parser, args);
-    if (!parser.isSet("store")) throw CliError("--store FILE is required");
+    const QString store = existingStoreOption(parser);
     if (!parser.isSet("out")) throw CliError("--out DIR is required");
-    const QString store = parser.value("store");
-    if (!QFileInfo::exists(store)) throw CliError(store.toStdString() + ": no such store (joule optimize or joule sweep makes one)");
     const ui::Project project = ui::Project::open(store);
     ui::ReportOptions options;
     options.target = parser.value("target");

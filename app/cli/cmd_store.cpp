@@ -61,10 +61,7 @@ QJsonObject candidateJson(const store::StoredCandidate& c)
 
 std::unique_ptr<store::Store> openStore(const QCommandLineParser& parser)
 {
-    if (!parser.isSet("store")) throw CliError("--store FILE is required");
-    if (!QFileInfo::exists(parser.value("store")))
-        throw CliError(parser.value("store").toStdString() + ": no such store (joule optimize or joule sweep makes one)");
-    return std::make_unique<store::Store>(parser.value("store"));
+    return std::make_unique<store::Store>(existingStoreOption(parser));
 }
 
 // "PLUGIN.KEY=V1,V2,..." -> (plugin, key, values). A value is a number, true/false, or text.

@@ -5,7 +5,6 @@
 #include "store/store.h"
 
 #include <QFile>
-#include <QFileInfo>
 #include <QJsonArray>
 
 #include <chrono>
@@ -84,11 +83,10 @@ int runWhatif(const QStringList& args)
     QString path;
     std::optional<int64_t> candidate;
     if (fromStore) {
-        path = parser.value("store");
+        path = existingStoreOption(parser);
         bool ok = false;
         candidate = parser.value("candidate").toLongLong(&ok);
         if (!ok || *candidate <= 0) throw CliError("--candidate: '" + parser.value("candidate").toStdString() + "' is not a candidate id (a positive integer)");
-        if (!QFileInfo::exists(path)) throw CliError(path.toStdString() + ": no such store (joule optimize or joule sweep makes one)");
         const store::Store db(path);
         if (db.candidatesById({*candidate}).empty()) throw CliError(path.toStdString() + ": no candidate " + std::to_string(*candidate));
         auto stored = db.stageOutputs(*candidate, &policy);
