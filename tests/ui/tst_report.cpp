@@ -4,6 +4,7 @@
 // left in the folder. A missing store and a store without runs are exit 1 naming the file.
 //
 //   QT_QPA_PLATFORM=offscreen JOULE_SOURCE_DIR=. JOULE_BUILD_DIR=build build/tests/tst_report
+#include "cli/cli_test_util.h"
 #include "store/store.h"
 
 #include <QDir>
@@ -21,19 +22,7 @@ namespace {
 
 QString source(const QString& relative) { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/" + relative; }
 
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
-Result runJoule(const QStringList& args)
-{
-    QProcess p;
-    p.start(qEnvironmentVariable("JOULE_BUILD_DIR") + "/bin/joule", args);
-    p.waitForFinished(600000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
+constexpr int kTimeoutMs = 600000;
 
 QString writeJson(const QTemporaryDir& dir, const QString& name, const QJsonObject& o)
 {
@@ -71,16 +60,16 @@ private slots:
             {"target", "stm32l4r5"},
             {"steps", QJsonArray{QJsonObject{{"plugin", "cascade"}, {"params", QJsonObject{{"stages", "little,big"}}}}}}};
         for (const auto& [name, recipe] : {std::pair{"quantize.json", quantize}, std::pair{"cascade.json", cascade}}) {
-            const Result r = runJoule({"optimize", writeJson(tmp_, name, recipe), "--store", db_});
-            QVERIFY2(r.code == 0, qPrintable(r.err));
+            const CliResult r = runJoule({"optimize", writeJson(tmp_, name, recipe), "--store", db_}, kTimeoutMs);
+            QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         }
     }
 
     void theReportShowsEveryCandidateTheFrontAndRealPlots()
     {
         const QString out = tmp_.filePath("report");
-        const Result r = runJoule({"report", "--store", db_, "--out", out});
-        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const CliResult r = runJoule({"report", "--store", db_, "--out", out}, kTimeoutMs);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QCOMPARE(r.out.trimmed(), QDir(out).filePath("index.html"));
         QCOMPARE(QDir(out).entryList(QDir::Files | QDir::NoDotAndDotDot), QStringList{"index.html"});   // self-contained
         QFile f(QDir(out).filePath("index.html"));
@@ -96,8 +85,8 @@ private slots:
             QVERIFY2(html.contains("<td>" + keyOf[c.id] + "</td>"), qPrintable(keyOf[c.id]));
         }
         // The front it names is joule pareto's, in order.
-        const Result pareto = runJoule({"pareto", "--store", db_, "--x", "energy_uj", "--y", "accuracy", "--json"});
-        QVERIFY2(pareto.code == 0, qPrintable(pareto.err));
+        const CliResult pareto = runJoule({"pareto", "--store", db_, "--x", "energy_uj", "--y", "accuracy", "--json"}, kTimeoutMs);
+        QVERIFY2(pareto.exitCode == 0, qPrintable(pareto.err));
         QStringList front;
         for (const auto& v : QJsonDocument::fromJson(pareto.out.toUtf8()).object()["front"].toArray())
             front << keyOf[v.toObject()["id"].toInteger()];
@@ -123,13 +112,13 @@ private slots:
 
     void aMissingOrEmptyStoreIsAnError()
     {
-        const Result missing = runJoule({"report", "--store", tmp_.filePath("nothing.db"), "--out", tmp_.filePath("r1")});
-        QCOMPARE(missing.code, 1);
+        const CliResult missing = runJoule({"report", "--store", tmp_.filePath("nothing.db"), "--out", tmp_.filePath("r1")}, kTimeoutMs);
+        QCOMPARE(missing.exitCode, 1);
         QVERIFY2(missing.err.contains("nothing.db") && missing.err.contains("no such store"), qPrintable(missing.err));
         const QString empty = tmp_.filePath("empty.db");
         { joule::store::Store make(empty); }
-        const Result none = runJoule({"report", "--store", empty, "--out", tmp_.filePath("r2")});
-        QCOMPARE(none.code, 1);
+        const CliResult none = runJoule({"report", "--store", empty, "--out", tmp_.filePath("r2")}, kTimeoutMs);
+        QCOMPARE(none.exitCode, 1);
         QVERIFY2(none.err.contains("empty.db") && none.err.contains("no recorded runs"), qPrintable(none.err));
         QVERIFY(!QFile::exists(tmp_.filePath("r2/index.html")));
     }
