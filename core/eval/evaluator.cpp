@@ -15,42 +15,6 @@
 
 namespace joule::eval {
 
-void scoreRow(const float* scores, int64_t classes, InputRecord& r, std::vector<float>& prob)
-{
-    prob.assign(scores, scores + classes);
-    double sum = 0;
-    bool probabilities = true;
-    for (float v : prob) {
-        probabilities = probabilities && v >= 0.0f && v <= 1.0f;
-        sum += v;
-    }
-    if (!probabilities || std::fabs(sum - 1.0) > 1e-3) {
-        const float mx = *std::max_element(prob.begin(), prob.end());
-        sum = 0;
-        for (float& v : prob) {
-            v = std::exp(v - mx);
-            sum += v;
-        }
-        for (float& v : prob) v = static_cast<float>(v / sum);
-    }
-    int64_t best = 0, second = -1;
-    for (int64_t c = 1; c < classes; ++c) {
-        if (prob[static_cast<size_t>(c)] > prob[static_cast<size_t>(best)]) {
-            second = best;
-            best = c;
-        } else if (second < 0 || prob[static_cast<size_t>(c)] > prob[static_cast<size_t>(second)]) {
-            second = c;
-        }
-    }
-    double entropy = 0;
-    for (float p : prob) if (p > 0) entropy -= p * std::log(static_cast<double>(p));
-    r.prediction = best;
-    r.top1Probability = prob[static_cast<size_t>(best)];
-    r.margin = second >= 0 ? prob[static_cast<size_t>(best)] - prob[static_cast<size_t>(second)] : prob[static_cast<size_t>(best)];
-    r.entropy = static_cast<float>(entropy);
-    r.correct = best == r.label;
-}
-
 int64_t declaredOutputWidth(const ValueInfo& out)
 {
     if (!out.hasShape || out.shape.empty()) return -1;
