@@ -14,6 +14,7 @@ packages=(
   dataset-fashion-mnist libonnx-testdata
   xvfb xauth python3 python3-numpy python3-onnx python3-torch python3-torchvision
   slurm-wlm munge
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm   # Cortex-M4 export tests under QEMU
   nodejs npm
 )
 

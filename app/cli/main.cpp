@@ -23,6 +23,7 @@ int runRuns(const QStringList& args);
 int runPareto(const QStringList& args);
 int runSweep(const QStringList& args);
 int runStoreCommand(const QStringList& args);
+int runExport(const QStringList& args);
 int runReport(const QStringList& args);
 } // namespace joule::cli
 
@@ -50,6 +51,7 @@ const std::map<QString, Command>& commands()
         {"runs", {runRuns, "list, show and export the runs of an experiment store"}},
         {"pareto", {runPareto, "the Pareto front of every stored candidate over two metrics"}},
         {"store", {runStoreCommand, "merge experiment stores (the shards of a sweep) into one"}},
+        {"export", {runExport, "a candidate as C for microcontrollers, as ONNX, or as a bundle with a manifest"}},
         {"report", {runReport, "the experiment store as one self-contained HTML report with plots"}},
     };
     return table;

@@ -1,4 +1,5 @@
-// eval::scoreRow on the portable score code of score.c, which the C export emits as well (the two
+// eval::scoreRow on the portable score code of export/c_kernels/score.c, which the C export emits into
+// every adaptive model.c (the two
 // must give the same bits; this file is compiled with -ffp-contract=off, see CMakeLists.txt).
 #include "eval/evaluator.h"
 
@@ -9,7 +10,8 @@ namespace joule::eval {
 
 namespace {
 namespace portable {
-#include "eval/score.c"
+#include "export/c_kernels/rne.c"
+#include "export/c_kernels/score.c"
 }
 } // namespace
 

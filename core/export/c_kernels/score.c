@@ -23,16 +23,6 @@ static float jk_bits_to_float(uint32_t bits)
     return f;
 }
 
-/* Round half to even of a float, for |v| < 2^23 by the 2^23 trick; larger values are integers. */
-static float jk_rne(float v)
-{
-    const float big = 8388608.0f;
-    float t = v < 0.0f ? -v : v;
-    if (!(t < big)) return v;
-    t = (t + big) - big;
-    return v < 0.0f ? -t : t;
-}
-
 /* e^x in float: x = k ln2 + r with |r| <= ln2 / 2 (Cody-Waite, ln2 split so that k * ln2_hi is
  * exact), e^r by its Taylor polynomial of degree 7 (error below 1e-8), times 2^k. */
 static float jk_expf(float x)
