@@ -24,6 +24,15 @@
 
 namespace export_test {
 
+// The bundles the export_bundles fixture makes, as test data rows (column "bundle").
+inline void addBundleRows()
+{
+    QTest::addColumn<QString>("bundle");
+    QTest::newRow("fmnist_resnet8 int8") << "resnet8_int8";
+    QTest::newRow("fmnist_dscnn int8, CLE + bias correction") << "dscnn_int8_cle";
+    QTest::newRow("int8 cascade little -> ResNet-8") << "cascade_int8";
+}
+
 inline QString bundleDir(const QString& name) { return qEnvironmentVariable("JOULE_BUILD_DIR") + "/test-exports/" + name; }
 inline QString harnessSource() { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/tests/export/harness.c"; }
 

@@ -26,10 +26,7 @@ private slots:
 
 void ExportCortexM::sameAsHost_data()
 {
-    QTest::addColumn<QString>("bundle");
-    QTest::newRow("fmnist_resnet8 int8") << "resnet8_int8";
-    QTest::newRow("fmnist_dscnn int8, CLE + bias correction") << "dscnn_int8_cle";
-    QTest::newRow("int8 cascade little -> ResNet-8") << "cascade_int8";
+    addBundleRows();
 }
 
 void ExportCortexM::sameAsHost()
