@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "export/bundle.h"
+
 #include "graph/graph_view.h"
 #include "views/candidates_tree.h"
 #include "views/compare_view.h"
@@ -26,6 +28,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QKeySequence>
 #include <QLabel>
 #include <QLineEdit>
@@ -258,6 +261,9 @@ void MainWindow::buildActions()
     open->setShortcut(QKeySequence::Open);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     file->addSeparator();
+    exportAction_ = file->addAction(tr("&Export Candidate…"), this, &MainWindow::exportDialog);
+    exportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    exportAction_->setToolTip(tr("Export the selected stored candidate as C for a board, ONNX, or a bundle of both (Ctrl+E)"));
     file->addAction(tr("Write &Report…"), this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for the report (index.html)"));
         if (!dir.isEmpty()) writeReportTo(dir);
@@ -300,6 +306,9 @@ void MainWindow::buildActions()
     cancelAction_ = tools->addAction(tr("Cancel ■"), this, &MainWindow::cancelJob);
     cancelAction_->setShortcut(QKeySequence(Qt::Key_Escape));
     cancelAction_->setEnabled(false);
+    tools->addSeparator();
+    exportAction_->setText(tr("Export ⇩"));
+    tools->addAction(exportAction_);
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(runAction_);
     run->addAction(cancelAction_);
@@ -504,6 +513,60 @@ bool MainWindow::runOptimization()
         optimizing_ = false;
     }
     return started;
+}
+
+void MainWindow::exportDialog()
+{
+    const CandidateInfo* c = project_ ? project_->find(current_) : nullptr;
+    if (!c || c->storeId <= 0) {
+        showError(tr("Export"), tr("Select a candidate of a run first: the export takes a stored candidate (the opened model itself has no run)."));
+        return;
+    }
+    bool ok = false;
+    const QStringList formats{tr("bundle (C, ONNX, Cortex-M4 build, manifest, report)"), tr("c (NAME.h, NAME.c)"), tr("onnx")};
+    const QString choice = QInputDialog::getItem(this, tr("Export %1").arg(c->label), tr("Format:"), formats, 0, false, &ok);
+    if (!ok) return;
+    const QString format = choice.section(' ', 0, 0);
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder to export into (new or empty)"));
+    if (dir.isEmpty()) return;
+    bool force = false;
+    if (!QDir(dir).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).isEmpty()) {
+        if (QMessageBox::question(this, tr("Export"), tr("%1 already holds files. Replace the whole folder with the export?").arg(dir)) != QMessageBox::Yes)
+            return;
+        force = true;
+    }
+    exportCandidateTo(c->key, format, dir, force);
+}
+
+bool MainWindow::exportCandidateTo(const QString& key, const QString& format, const QString& dir, bool force)
+{
+    const CandidateInfo* c = project_ ? project_->find(key) : nullptr;
+    if (!c || c->storeId <= 0) {
+        showError(tr("Export"), tr("'%1' is not a stored candidate.").arg(key));
+        return false;
+    }
+    const auto f = exporter::formatFromName(format);
+    if (!f) {
+        showError(tr("Export"), tr("Unknown format '%1' (c, onnx or bundle).").arg(format));
+        return false;
+    }
+    if (jobs_->running()) {
+        showError(tr("Export"), tr("A job is running; wait for it or cancel it."));
+        return false;
+    }
+    const QString storePath = project_->storePath();
+    const int64_t id = c->storeId;
+    const QString label = c->label;
+    return jobs_->start(tr("Exporting %1").arg(label), [storePath, id, f, dir, force](JobControl& job) {
+        job.progress(0.05, QObject::tr("reading the candidate"));
+        const exporter::ExportCandidate candidate = exporter::candidateFromStore(storePath, id);
+        double step = 0.1;
+        exporter::ExportOptions options;
+        options.force = force;
+        options.studioVersion = QCoreApplication::applicationVersion();
+        options.log = [&job, &step](const QString& line) { job.progress(step = std::min(0.95, step + 0.15), line); };
+        exporter::exportCandidate(candidate, *f, dir, options);
+    }, [this, dir] { statusBar()->showMessage(tr("Exported to %1").arg(dir), 10000); logJob(tr("exported to %1").arg(dir)); });
 }
 
 QString MainWindow::writeReportTo(const QString& dir)

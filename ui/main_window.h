@@ -56,6 +56,10 @@ public:
     // The project as a self-contained HTML report in DIR (index.html), estimated on the toolbar's
     // target; returns the file, or empty after a dialog naming the problem (or a cancel).
     QString writeReportTo(const QString& dir);
+    // Starts exporting the stored candidate `key` as `format` ("c", "onnx", "bundle") into DIR, as
+    // `joule export --store` does, in a job; false (after a dialog) when it cannot start. With
+    // `force` false an occupied DIR fails the job and is left as it was.
+    bool exportCandidateTo(const QString& key, const QString& format, const QString& dir, bool force);
 
     const Project* project() const { return project_.get(); }
     Jobs* jobs() const { return jobs_; }
@@ -104,6 +108,7 @@ private:
     void updateRecentMenu();
     void updateTitle();
     void logJob(const QString& line);
+    void exportDialog();         // asks format and folder for the current candidate
 
     std::unique_ptr<plugin::PluginManager> plugins_;
     std::unique_ptr<Project> project_;
@@ -134,7 +139,7 @@ private:
     QProgressBar* jobProgress_;
     QLabel* jobLabel_;
     QMenu* recentMenu_;
-    QAction *runAction_, *cancelAction_;
+    QAction *runAction_, *cancelAction_, *exportAction_;
 };
 
 } // namespace joule::ui

@@ -2,10 +2,8 @@
 #include "cli_common.h"
 
 #include "export/bundle.h"
-#include "onnx/onnx_io.h"
 #include "plugin/plugin_manager.h"
 #include "plugin/recipe_runner.h"
-#include "store/store.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -16,6 +14,15 @@
 
 namespace joule::cli {
 namespace {
+
+// A stored candidate; the id is checked here so the message names the option.
+exporter::ExportCandidate storeCandidate(const QString& path, const QString& idText)
+{
+    bool ok = false;
+    const int64_t id = idText.toLongLong(&ok);
+    if (!ok || id <= 0) throw CliError("--candidate: '" + idText.toStdString() + "' is not a stored candidate id (a positive integer; joule runs show lists them)");
+    return exporter::candidateFromStore(path, id);
+}
 
 exporter::ExportCandidate fromRecipe(const QString& file, const QString& id)
 {
@@ -55,49 +62,6 @@ exporter::ExportCandidate fromRecipe(const QString& file, const QString& id)
         return x;
     }
     throw CliError(file.toStdString() + ": no candidate '" + id.toStdString() + "' (the run made: " + ids.join(", ").toStdString() + ")");
-}
-
-exporter::ExportCandidate fromStore(const QString& path, const QString& idText)
-{
-    bool ok = false;
-    const int64_t id = idText.toLongLong(&ok);
-    if (!ok || id <= 0) throw CliError("--candidate: '" + idText.toStdString() + "' is not a stored candidate id (a positive integer; joule runs show lists them)");
-    const store::Store db(path);
-    const auto found = db.candidatesById({id});
-    if (found.empty()) throw CliError(path.toStdString() + ": no candidate " + std::to_string(id));
-    const store::StoredCandidate& c = found.front();
-    store::RunSummary run;
-    for (const store::RunSummary& r : db.runs())
-        if (r.id == c.runId) run = r;
-    exporter::ExportCandidate x;
-    x.id = QString::number(c.id);
-    x.origin = "store " + QFileInfo(path).absoluteFilePath() + ", run " + QString::number(c.runId) + ", candidate " + c.cid;
-    try {
-        x.recipe = plugin::parseRecipe(run.recipeJson, run.recipe);
-    } catch (const std::exception& e) {
-        throw CliError(path.toStdString() + ": candidate " + std::to_string(id) + ": its run's recipe no longer loads: " + e.what());
-    }
-    x.label = c.label;
-    x.plugin = c.plugin;
-    x.parent = c.parent;
-    x.params = c.params;
-    x.policy = c.policy;
-    x.notes = c.notes;
-    for (size_t i = 0; i < c.graphHashes.size(); ++i) {
-        const QByteArray bytes = db.graph(c.graphHashes[i]);
-        x.graphs.push_back(onnx::loadModelFromBytes(bytes.toStdString(), path.toStdString() + ": candidate " + std::to_string(id) + " graph " + std::to_string(i)));
-    }
-    x.target = c.target;
-    x.accuracy = c.accuracy;
-    x.samples = c.samples;
-    x.estimate = QJsonObject{{"macs", static_cast<qint64>(c.macs)},
-                             {"latency_ms", c.latencyMs},
-                             {"energy_uj", optionalNumber(c.energyUj)},
-                             {"weight_bytes", static_cast<qint64>(c.weightBytes)},
-                             {"flash_bytes", static_cast<qint64>(c.flashBytes)},
-                             {"arena_bytes", static_cast<qint64>(c.arenaBytes)},
-                             {"fits", c.fits}};
-    return x;
 }
 
 } // namespace
@@ -140,7 +104,7 @@ int runExport(const QStringList& args)
     if (outInfo.exists() && !parser.isSet("force") && !QDir(out).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).isEmpty())
         throw CliError("--out: " + out.toStdString() + " already holds files; export into a new or empty folder, or give --force to replace it");
 
-    const exporter::ExportCandidate candidate = store ? fromStore(existingStoreOption(parser), parser.value("candidate"))
+    const exporter::ExportCandidate candidate = store ? storeCandidate(existingStoreOption(parser), parser.value("candidate"))
                                                       : fromRecipe(positional.front(), parser.value("candidate"));
     const QJsonObject manifest = exporter::exportCandidate(candidate, *format, out,
                                                            {.name = name,

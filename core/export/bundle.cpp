@@ -6,6 +6,7 @@
 #include "plugin/recipe_runner.h"
 #include "runtime/qdq_lower.h"
 #include "runtime/session.h"
+#include "store/store.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -204,7 +205,7 @@ void writeFolder(const QString& dir, const std::map<QString, QByteArray>& files,
         if (!entries.isEmpty())
             throw ExportError(path.toStdString() + " already holds " + std::to_string(entries.size()) + " entr" +
                               (entries.size() == 1 ? "y" : "ies") + " (e.g. '" + entries.front().toStdString() +
-                              "'); export into a new or empty folder, or give --force to replace it");
+                              "'); export into a new or empty folder, or replace it as a whole (--force)");
     }
     const QString parent = info.absolutePath();
     if (!QDir().mkpath(parent)) throw ExportError("cannot create folder " + parent.toStdString());
@@ -292,6 +293,47 @@ CortexMBuild buildCortexM4(const CModel& model, const QString& name)
     }
     b.built = true;
     return b;
+}
+
+ExportCandidate candidateFromStore(const QString& path, int64_t id)
+{
+    if (!QFileInfo(path).isFile()) throw ExportError(path.toStdString() + ": no such experiment store");
+    const store::Store db(path);
+    const auto found = db.candidatesById({id});
+    if (found.empty()) throw ExportError(path.toStdString() + ": no candidate " + std::to_string(id));
+    const store::StoredCandidate& c = found.front();
+    store::RunSummary run;
+    for (const store::RunSummary& r : db.runs())
+        if (r.id == c.runId) run = r;
+    ExportCandidate x;
+    x.id = QString::number(c.id);
+    x.origin = "store " + QFileInfo(path).absoluteFilePath() + ", run " + QString::number(c.runId) + ", candidate " + c.cid;
+    try {
+        x.recipe = plugin::parseRecipe(run.recipeJson, run.recipe);
+    } catch (const std::exception& e) {
+        throw ExportError(path.toStdString() + ": candidate " + std::to_string(id) + ": its run's recipe no longer loads: " + e.what());
+    }
+    x.label = c.label;
+    x.plugin = c.plugin;
+    x.parent = c.parent;
+    x.params = c.params;
+    x.policy = c.policy;
+    x.notes = c.notes;
+    for (size_t i = 0; i < c.graphHashes.size(); ++i) {
+        const QByteArray bytes = db.graph(c.graphHashes[i]);
+        x.graphs.push_back(onnx::loadModelFromBytes(bytes.toStdString(), path.toStdString() + ": candidate " + std::to_string(id) + " graph " + std::to_string(i)));
+    }
+    x.target = c.target;
+    x.accuracy = c.accuracy;
+    x.samples = c.samples;
+    x.estimate = QJsonObject{{"macs", static_cast<qint64>(c.macs)},
+                             {"latency_ms", c.latencyMs},
+                             {"energy_uj", c.energyUj ? QJsonValue(*c.energyUj) : QJsonValue()},
+                             {"weight_bytes", static_cast<qint64>(c.weightBytes)},
+                             {"flash_bytes", static_cast<qint64>(c.flashBytes)},
+                             {"arena_bytes", static_cast<qint64>(c.arenaBytes)},
+                             {"fits", c.fits}};
+    return x;
 }
 
 QJsonObject exportCandidate(const ExportCandidate& candidate, Format format, const QString& outDir, const ExportOptions& options)

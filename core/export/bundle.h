@@ -42,6 +42,10 @@ struct ExportCandidate {
     QJsonObject estimate;        // latency_ms, energy_uj, macs, weight_bytes, flash_bytes, arena_bytes, fits
 };
 
+// A candidate of an experiment store, with its graphs, its run's recipe and its stored figures.
+// ExportError (or store::StoreError) naming the store and the candidate when it cannot be read.
+ExportCandidate candidateFromStore(const QString& storePath, int64_t id);
+
 struct ExportOptions {
     QString name = "model";
     bool force = false;

@@ -514,6 +514,31 @@ private slots:
         }
         qInfo("%d plots saved as PNG, SVG and PDF", plots);
         QVERIFY(plots >= 6);   // trade-off, per-layer bars, confidence, confusion, cost per input, ...
+
+        // File > Export: the int8 candidate as a bundle, in a job, as joule export --store writes it.
+        const QString out = dir.filePath("export");
+        QVERIFY(w.exportCandidateTo(int8, "bundle", out, false));
+        w.jobs()->waitForIdle();
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        QFile mf(out + "/manifest.json");
+        QVERIFY(mf.open(QIODevice::ReadOnly));
+        const QByteArray manifestBytes = mf.readAll();
+        const QJsonObject m = QJsonDocument::fromJson(manifestBytes).object();
+        QCOMPARE(m["candidate"]["id"].toString(), QString::number(w.project()->find(int8)->storeId));
+        QVERIFY2(m["cortex_m4"]["built"].toBool(), qPrintable(m["cortex_m4"]["error"].toString()));
+        QVERIFY(QFileInfo(out + "/c/model.c").size() > 100000);
+        // The same folder again, not replaced: the job fails naming it, and it stays as it was.
+        QVERIFY(w.exportCandidateTo(int8, "c", out, false));
+        w.jobs()->waitForIdle();
+        QVERIFY2(w.lastError().contains(out) && w.lastError().contains("already holds"), qPrintable(w.lastError()));
+        QFile again(out + "/manifest.json");
+        QVERIFY(again.open(QIODevice::ReadOnly));
+        QCOMPARE(again.readAll(), manifestBytes);
+        // The fp32 cascade runs float convolutions: refused, naming the node and the op, nothing written.
+        QVERIFY(w.exportCandidateTo(cascade->key, "c", dir.filePath("fp32"), false));
+        w.jobs()->waitForIdle();
+        QVERIFY2(w.lastError().contains("(Conv): the C export has no kernel for Conv"), qPrintable(w.lastError()));
+        QVERIFY(!QFileInfo::exists(dir.filePath("fp32")));
     }
 
     // joule-studio --screenshot: every view of a real model as a real picture; a bad file is exit 1
