@@ -2,7 +2,8 @@
 # The main job, for `make demo`: what each reference model is, how accurate it is on the real
 # Fashion-MNIST test set, measured by our own engine, and what int8 quantization does to ResNet-8
 # (accuracy, estimated latency and energy on a board, measured speed here), and what adaptive inference
-# (a big/little cascade, early exits) saves per input, and a sweep recorded in the experiment store.
+# (a big/little cascade, early exits) saves per input, a sweep recorded in the experiment store, and the
+# int8 cascade exported as C for a Cortex-M4 and run there under QEMU.
 # Every optimize run is recorded in the demo project, BUILD/demo/joule.db; at the end the studio opens
 # on it (or, without a display, its views are rendered to BUILD/demo/screenshots/).
 set -euo pipefail
@@ -69,6 +70,19 @@ store_dir=$(mktemp -d)
 "$joule" runs list --store "$store_dir/joule.db"
 "$joule" pareto --store "$store_dir/joule.db" --x energy_uj --y accuracy
 rm -rf "$store_dir"
+
+echo
+echo "== Export for the board: the int8 cascade as C99 (bit-exact with the integer engine), ONNX, a Cortex-M4"
+echo "   build's flash and RAM, then the firmware run on an emulated Cortex-M4 (QEMU mps2-an386)"
+cascade_id=$("$joule" runs list --store "$project" --json | /usr/bin/python3 -c '
+import json, sys
+for run in json.load(sys.stdin)["runs"]:
+    for c in run["candidates"]:
+        if run["name"] == "fmnist_cascade_int8" and c["plugin"] == "cascade": print(c["id"])')
+"$joule" export --store "$project" --candidate "$cascade_id" --format bundle --out "$project_dir/export" --force 2>/dev/null
+if command -v qemu-system-arm >/dev/null; then
+  make -s -C "$project_dir/export/cortex_m" run
+fi
 
 echo
 echo "== The studio on the demo project ($project: the runs above, every candidate with its per-input records)"

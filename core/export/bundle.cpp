@@ -187,7 +187,6 @@ std::pair<float, int32_t> calibrateOutput(const ExportCandidate& candidate, int 
             const Graph& g = sessions[s]->graph();
             const auto out = sessions[s]->run({{stageInput(g), earlyExit ? feed : x}});
             const Tensor& y = out.at(g.outputs().at(0).name);
-            if (y.dtype() != DataType::Float32) return {1.0f, 0};   // 8-bit output: its own codes
             for (float v : y.values<float>()) largest = std::max(largest, std::fabs(v));
             if (earlyExit && s + 1 < sessions.size()) feed = out.at(g.outputs().at(1).name);
         }
@@ -197,7 +196,7 @@ std::pair<float, int32_t> calibrateOutput(const ExportCandidate& candidate, int 
 
 void writeFolder(const QString& dir, const std::map<QString, QByteArray>& files, bool force)
 {
-    const QFileInfo info(dir);
+    const QFileInfo info(QDir::cleanPath(QFileInfo(dir).absoluteFilePath()));   // "out/" is "out"
     const QString path = info.absoluteFilePath();
     if (info.exists() && !info.isDir()) throw ExportError(path.toStdString() + " exists and is not a folder");
     if (info.exists() && !force) {
@@ -382,7 +381,7 @@ QJsonObject exportCandidate(const ExportCandidate& candidate, Format format, con
             // Refuse an unexportable candidate before spending time on data.
             cModel = generateC(candidate.graphs, policy ? &*policy : nullptr, co);
         }
-        if (cModel->floatOutput) {
+        {
             log("choosing the int8 output quantization on calibration data");
             const auto [scale, zp] = calibrateOutput(candidate, options.calibrationLimit);
             co.outputScale = scale;
@@ -392,8 +391,6 @@ QJsonObject exportCandidate(const ExportCandidate& candidate, Format format, con
             quantNote = QString("symmetric int8 over the largest |output| on the first %1 inputs of %2 (offset %3); the float output of %4_run_f32 is exact")
                             .arg(ref.limit >= 0 ? std::min<int64_t>(ref.limit, options.calibrationLimit) : options.calibrationLimit)
                             .arg(ref.spec).arg(ref.offset).arg(options.name);
-        } else {
-            quantNote = "the model's own output codes";
         }
         files[cDir + options.name + ".h"] = QByteArray::fromStdString(cModel->header);
         files[cDir + options.name + ".c"] = QByteArray::fromStdString(cModel->source);
@@ -455,7 +452,8 @@ QJsonObject exportCandidate(const ExportCandidate& candidate, Format format, con
             cm["io_bytes"] = static_cast<qint64>(io);
             cm["ram_over_arena"] = static_cast<double>(b.modelData + b.modelBss) / static_cast<double>(cModel->arenaBytes);
             cm["ram_over_planner"] = static_cast<double>(b.modelData + b.modelBss + io) / static_cast<double>(planned + io);
-            cm["flash_over_weights"] = static_cast<double>(b.modelText + b.modelData) / static_cast<double>(std::max<int64_t>(cModel->weightBytes, 1));
+            const int64_t weights = candidate.estimate["weight_bytes"].toInteger(cModel->weightBytes);
+            cm["flash_over_weights"] = static_cast<double>(b.modelText + b.modelData) / static_cast<double>(std::max<int64_t>(weights, 1));
         } else {
             cm["error"] = b.error;
             log("Cortex-M4 build not made: " + b.error);

@@ -9,6 +9,7 @@
 #include <QFile>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -52,7 +53,16 @@ const char* ctype(DataType t)
     }
 }
 
-const char* suffix(DataType t) { return t == DataType::UInt8 ? "u8" : t == DataType::Int8 ? "i8" : "f32"; }
+const char* suffix(DataType t)
+{
+    switch (t) {
+    case DataType::UInt8: return "u8";
+    case DataType::Int8: return "i8";
+    case DataType::Float32: return "f32";
+    case DataType::Int32: return "i32";
+    default: return "x";
+    }
+}
 bool isCode(DataType t) { return t == DataType::UInt8 || t == DataType::Int8; }
 int32_t typeMin(DataType t) { return t == DataType::UInt8 ? 0 : -128; }
 int32_t typeMax(DataType t) { return t == DataType::UInt8 ? 255 : 127; }
@@ -233,24 +243,30 @@ private:
     {
         const std::string xv = suffix(x);
         const std::string variant = y ? xv + suffix(*y) : xv;
-        needed_.insert({file, variant, ctype(x), y ? ctype(*y) : ""});
+        needed_.insert({file, variant, xv, ctype(x), y ? ctype(*y) : ""});
         return variant;
     }
-    void plainKernel(const std::string& file) { needed_.insert({file, "", "", ""}); }
+    void plainKernel(const std::string& file) { needed_.insert({file, "", "", "", ""}); }
+    void requantKernels()
+    {
+        plainKernel("common");
+        plainKernel("shift");
+        plainKernel("requant");
+    }
     // QuantizeLinear into `y` codes (the kernel and what it uses); returns the variant.
     std::string quantizer(DataType y)
     {
         plainKernel("rne");
         plainKernel("common");
-        needed_.insert({"quantize", suffix(y), "", ctype(y)});
+        needed_.insert({"quantize", suffix(y), suffix(y), "", ctype(y)});
         return suffix(y);
     }
 
     std::string kernelsText()
     {
-        static const char* const kKernelOrder[] = {"rne", "common", "score", "conv_types", "gemm_types", "pool_types", "quantize",
+        static const char* const kKernelOrder[] = {"rne", "common", "shift", "requant", "score", "conv_types", "gemm_types", "pool_types", "quantize",
                                                    "dequantize", "conv", "gemm", "gemm_q", "gemm_f", "add", "global_average_pool",
-                                                   "max_pool", "lookup", "concat", "relu_f32"};
+                                                   "average_pool", "max_pool", "lookup", "concat", "relu_f32"};
         std::ostringstream os;
         kernelNames_.clear();
         for (const char* file : kKernelOrder)
@@ -260,7 +276,7 @@ private:
                 if (!n.variant.empty()) {
                     replaceAll(text, "XTYPE", n.xtype);
                     if (!n.ytype.empty()) replaceAll(text, "YTYPE", n.ytype);
-                    replaceAll(text, "XVARIANT", n.variant.substr(0, n.variant.size() == 4 ? 2 : n.variant.size()));
+                    replaceAll(text, "XVARIANT", n.xvariant);
                     replaceAll(text, "VARIANT", n.variant);
                 }
                 os << text << "\n";
@@ -282,27 +298,35 @@ private:
     void emitAdd(const Node& node);
     void emitGlobalAveragePool(const Node& node);
     void emitMaxPool(const Node& node);
+    void emitAveragePool(const Node& node);
     void emitCopy(const Node& node);
     void emitTable(const Node& node);
     void emitConcat(const Node& node, bool qlinear);
     void emitClipF32(const Node& node);
 
-    // Pads [top, left] of a 2-D window op, from `pads` or `auto_pad` and the planned shapes.
-    std::pair<int64_t, int64_t> pads2d(const Node& node, const Shape& in, const Shape& out, const std::vector<int64_t>& k,
-                                       const std::vector<int64_t>& strides, const std::vector<int64_t>& dil)
+    // Pads {top, left, bottom, right} of a 2-D window op, from `pads` or `auto_pad` and the planned shapes.
+    std::array<int64_t, 4> pads4(const Node& node, const Shape& in, const Shape& out, const std::vector<int64_t>& k,
+                                 const std::vector<int64_t>& strides, const std::vector<int64_t>& dil)
     {
         const std::string autoPad = node.attrString("auto_pad", "NOTSET");
         if (autoPad == "NOTSET") {
             const std::vector<int64_t> pads = node.attrInts("pads", {0, 0, 0, 0});
             if (pads.size() != 4) throw ExportError(where(node) + ": pads must have 4 values");
-            return {pads[0], pads[1]};
+            return {pads[0], pads[1], pads[2], pads[3]};
         }
-        if (autoPad == "VALID") return {0, 0};
-        int64_t p[2];
+        if (autoPad == "VALID") return {0, 0, 0, 0};
+        std::array<int64_t, 4> p{};
         for (int d = 0; d < 2; ++d) {
             const int64_t total = std::max<int64_t>(0, (out[2 + d] - 1) * strides[d] + (k[d] - 1) * dil[d] + 1 - in[2 + d]);
             p[d] = autoPad == "SAME_LOWER" ? (total + 1) / 2 : total / 2;
+            p[2 + d] = total - p[d];
         }
+        return p;
+    }
+    std::pair<int64_t, int64_t> pads2d(const Node& node, const Shape& in, const Shape& out, const std::vector<int64_t>& k,
+                                       const std::vector<int64_t>& strides, const std::vector<int64_t>& dil)
+    {
+        const auto p = pads4(node, in, out, k, strides, dil);
         return {p[0], p[1]};
     }
 
@@ -317,7 +341,7 @@ private:
     std::vector<rt::BufferRequest> requests_;
     std::ostringstream consts_, body_;
     struct Need {
-        std::string file, variant, xtype, ytype;
+        std::string file, variant, xvariant, xtype, ytype;
         bool operator<(const Need& o) const { return std::tie(file, variant) < std::tie(o.file, o.variant); }
     };
     std::set<Need> needed_;
@@ -342,6 +366,7 @@ void Generator::emitNode(const Node& node)
     else if (op == "QLinearAdd" && (d == "com.microsoft" || d == "ai.joule")) emitAdd(node);
     else if (op == "QLinearGlobalAveragePool" && d == "com.microsoft") emitGlobalAveragePool(node);
     else if (op == "MaxPool" && onnx) emitMaxPool(node);
+    else if (op == "QLinearAveragePool" && (d == "com.microsoft" || d == "ai.joule")) emitAveragePool(node);
     else if ((op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" || op == "Dropout") && onnx) emitCopy(node);
     else if ((op == "QClamp" || op == "QLookup") && d == "ai.joule") emitTable(node);
     else if ((op == "QLinearLeakyRelu" || op == "QLinearSigmoid") && d == "com.microsoft") emitTable(node);
@@ -350,8 +375,8 @@ void Generator::emitNode(const Node& node)
     else if ((op == "Relu" || op == "Clip") && onnx) emitClipF32(node);
     else
         throw ExportError(where(node) + ": the C export has no kernel for " + (d.empty() ? "" : d + ".") + op +
-                          " (it exports int8 QLinearConv, QGemm, QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool, QLinearConcat, "
-                          "MaxPool, the lookup-table activations, Quantize/DequantizeLinear, Flatten/Reshape and float Relu/Clip)");
+                          " (it exports int8 QLinearConv, QGemm, QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool, QLinearAveragePool, "
+                          "QLinearConcat, MaxPool, the lookup-table activations, Quantize/DequantizeLinear, Flatten/Reshape and float Relu/Clip)");
 }
 
 void Generator::emitQuantize(const Node& node)
@@ -447,7 +472,7 @@ void Generator::emitConv(const Node& node)
       << mult << ", " << shift << "};\n";
     consts_ << s.str();
     if (!isCode(x.dtype) || !isCode(y.dtype)) throw ExportError(where(node) + ": x and y must be uint8 or int8");
-    plainKernel("common");
+    requantKernels();
     plainKernel("conv_types");
     const std::string v = kernel("conv", x.dtype, y.dtype);
     line("jk_qconv_" + v + "(&" + p + ", " + ptr(x) + ", " + ptr(y) + ");");
@@ -509,7 +534,8 @@ void Generator::emitGemm(const Node& node, bool matmul)
       << (sb.size() > 1 ? 1 : 0) << ",\n    " << za << ", " << zy << ", " << lo << ", " << hi << ", " << biasMode << ",\n    "
       << bv.symbol << ", " << bzp << ", " << bias << ", " << mult << ", " << shift << ", " << fscale << "};\n";
     consts_ << s.str();
-    plainKernel("common");
+    if (quantized) requantKernels();
+    else plainKernel("common");
     plainKernel("gemm_types");
     kernel("gemm", a.dtype);
     if (quantized) {
@@ -541,6 +567,7 @@ void Generator::emitAdd(const Node& node)
     const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
     const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
     plainKernel("common");
+    plainKernel("shift");
     const std::string v = kernel("add", a.dtype);
     line("jk_qadd_" + v + "(" + ptr(a) + ", " + ptr(b) + ", " + ptr(y) + ", " + std::to_string(y.numel()) + ", " + std::to_string(za) +
          ", " + std::to_string(zb) + ", " + std::to_string(mulA) + ", " + std::to_string(mulB) + ", " + std::to_string(shift) + ", " +
@@ -558,7 +585,7 @@ void Generator::emitGlobalAveragePool(const Node& node)
     int64_t spatial = 1;
     for (size_t d = 2; d < x.shape.size(); ++d) spatial *= x.shape[d];
     const rt::Requantizer q = requantizer(static_cast<double>(sx) / (static_cast<double>(sy) * static_cast<double>(spatial)), node);
-    plainKernel("common");
+    requantKernels();
     const std::string v = kernel("global_average_pool", x.dtype);
     line("jk_qgap_" + v + "(" + ptr(x) + ", " + ptr(y) + ", " + std::to_string(x.shape[1]) + ", " + std::to_string(spatial) + ", " +
          std::to_string(zx) + ", " + std::to_string(zy) + ", " + std::to_string(q.multiplier) + ", " + std::to_string(q.shift) + ", " +
@@ -585,6 +612,51 @@ void Generator::emitMaxPool(const Node& node)
     plainKernel("pool_types");
     const std::string v = kernel("max_pool", x.dtype);
     line("jk_maxpool_" + v + "(&" + p + ", " + ptr(x) + ", " + ptr(y) + ");");
+}
+
+void Generator::emitAveragePool(const Node& node)
+{
+    const CValue x = value(node, 0);
+    if (node.attrInt("channels_last", 0) != 0) throw ExportError(where(node) + ": channels_last = 1 is not exported");
+    if (!isCode(x.dtype) || x.shape.size() != 4 || x.shape[0] != 1) throw ExportError(where(node) + ": x must be uint8/int8 [1, C, H, W]");
+    const double sx = scalarScale(node, 1, "x_scale"), sy = scalarScale(node, 3, "y_scale");
+    const int32_t zx = zeroPoint(node, 2), zy = zeroPoint(node, 4);
+    const CValue& y = output(node, 0);
+    const std::vector<int64_t> k = node.attrInts("kernel_shape");
+    const std::vector<int64_t> strides = node.attrInts("strides", {1, 1}), dil = node.attrInts("dilations", {1, 1});
+    if (k.size() != 2 || strides.size() != 2 || dil.size() != 2) throw ExportError(where(node) + ": only 2-D kernels are exported");
+    const auto pads = pads4(node, x.shape, y.shape, k, strides, dil);
+    const bool includePad = node.attrInt("count_include_pad", 0) != 0;
+    // The taps the studio divides by, per output position: inside the input, or (count_include_pad)
+    // inside the input and its explicit padding, per dimension, multiplied.
+    const auto counted = [&](int d, int64_t o) {
+        int64_t n = 0;
+        for (int64_t t = 0; t < k[d]; ++t) {
+            const int64_t pos = o * strides[d] - pads[d] + t * dil[d];
+            n += includePad ? (pos >= -pads[d] && pos < x.shape[2 + d] + pads[2 + d]) : (pos >= 0 && pos < x.shape[2 + d]);
+        }
+        return n;
+    };
+    std::vector<double> reals;
+    for (int64_t oy = 0; oy < y.shape[2]; ++oy)
+        for (int64_t ox = 0; ox < y.shape[3]; ++ox) {
+            const int64_t n = counted(0, oy) * counted(1, ox);
+            reals.push_back(n > 0 ? sx / (sy * static_cast<double>(n)) : 0.0);
+        }
+    const auto [mult, shift] = requantizers(reals, node);
+    const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+    const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+    const std::string p = newSymbol("pool");
+    std::ostringstream s;
+    s << "static const jk_pool " << p << " = {" << x.shape[1] << ", " << x.shape[2] << ", " << x.shape[3] << ", " << y.shape[2] << ", "
+      << y.shape[3] << ", " << k[0] << ", " << k[1] << ", " << strides[0] << ", " << strides[1] << ", " << pads[0] << ", " << pads[1]
+      << ", " << dil[0] << ", " << dil[1] << "};\n";
+    consts_ << s.str();
+    requantKernels();
+    plainKernel("pool_types");
+    const std::string v = kernel("average_pool", x.dtype);
+    line("jk_avgpool_" + v + "(&" + p + ", " + ptr(x) + ", " + ptr(y) + ", " + std::to_string(zx) + ", " + std::to_string(zy) + ", " + mult +
+         ", " + shift + ", " + std::to_string(lo) + ", " + std::to_string(hi) + ");");
 }
 
 void Generator::emitCopy(const Node& node)
@@ -777,9 +849,8 @@ CModel Generator::run()
         if (outputSize && (outputSize != out.numel() || outputType != out.dtype)) throw ExportError("the stages' outputs differ in size or type");
         outputSize = out.numel();
         outputType = out.dtype;
-        if (!isCode(out.dtype) && out.dtype != DataType::Float32) throw ExportError("output '" + logits + "' must be float32 or 8-bit codes");
-        if (policy_ && isCode(out.dtype))
-            throw ExportError("an adaptive candidate's stages must answer with float scores");
+        if (out.dtype != DataType::Float32)
+            throw ExportError("output '" + logits + "' is " + dataTypeName(out.dtype) + "; the C export takes models whose output is float32 (logits or scores)");
         stageLogits.push_back(key(logits));
         if (earlyExit && stage_ + 1 < stages_.size()) {
             if (sg.outputs().size() < 2) throw ExportError("early-exit segment " + std::to_string(stage_) + " has no carry output");
@@ -792,16 +863,9 @@ CModel Generator::run()
         ++step_;
     }
     if (!inputQuant_) inputQuant_ = {1.0f, 0};   // a float model input read without quantization: never reached (refused above)
-    const bool floatOut = outputType == DataType::Float32;
-    float outScale = options_.outputScale;
-    int32_t outZp = options_.outputZeroPoint;
-    int outShift = 0;
-    if (!floatOut) {
-        // 8-bit codes out: their own parameters (uint8 shifted to int8).
-        outShift = outputType == DataType::UInt8 ? -128 : 0;
-        outScale = 1.0f;
-        outZp = 0;
-    } else if (!(outScale > 0.0f) || !std::isfinite(outScale) || outZp < -128 || outZp > 127) {
+    const float outScale = options_.outputScale;
+    const int32_t outZp = options_.outputZeroPoint;
+    if (!(outScale > 0.0f) || !std::isfinite(outScale) || outZp < -128 || outZp > 127) {
         throw ExportError("the output quantization (scale " + std::to_string(outScale) + ", zero point " + std::to_string(outZp) + ") is invalid");
     }
 
@@ -812,14 +876,8 @@ CModel Generator::run()
         const CValue& out = values_.at(stageLogits[s]);
         std::ostringstream a;
         const std::string p = ptr(out);
-        std::string answer;
-        if (floatOut) {
-            answer = "if (yf) memcpy(yf, " + p + ", " + std::to_string(outputSize * 4) + "); else jk_quantize_i8(" + p + ", yq, " + N +
-                     ", " + name_ + "_OUTPUT_SCALE, " + name_ + "_OUTPUT_ZERO_POINT, -128, 127); return " + std::to_string(s) + ";";
-        } else {
-            answer = "{ int32_t i; for (i = 0; i < " + N + "; ++i) { if (yq) yq[i] = (int8_t)((int32_t)" + p + "[i] + " + std::to_string(outShift) +
-                     "); else yf[i] = (float)" + p + "[i]; } return " + std::to_string(s) + "; }";
-        }
+        const std::string answer = "if (yf) memcpy(yf, " + p + ", " + std::to_string(outputSize * 4) + "); else jk_quantize_i8(" + p + ", yq, " + N +
+                                   ", " + name_ + "_OUTPUT_SCALE, " + name_ + "_OUTPUT_ZERO_POINT, -128, 127); return " + std::to_string(s) + ";";
         if (policy_ && s + 1 < stages_.size()) {
             const std::vector<double>& t = policy_->thresholds.at(s);
             std::string test;
@@ -859,7 +917,6 @@ CModel Generator::run()
     m.inputZeroPoint = inputQuant_->second;
     m.outputScale = outScale;
     m.outputZeroPoint = outZp;
-    m.floatOutput = floatOut;
     const std::string kernelCode = kernelsText();
     m.kernels = kernelNames_;
 

@@ -11,14 +11,14 @@
 //   int NAME_run_f32(const float *input, float *output);   quantizes the input, dequantizes the output
 //   void NAME_quantize_input(const float *input, int8_t *codes);
 // (both run functions return the stage or exit that answered, 0 for a plain model) and the macros
-// NAME_INPUT_SIZE, NAME_OUTPUT_SIZE (elements), NAME_ARENA_BYTES, NAME_INPUT_SCALE,
+// NAME_INPUT_SIZE, NAME_OUTPUT_SIZE (elements), NAME_ARENA_BYTES, NAME_STAGES, NAME_INPUT_SCALE,
 // NAME_INPUT_ZERO_POINT, NAME_OUTPUT_SCALE, NAME_OUTPUT_ZERO_POINT. model.c includes only
 // <stdint.h>, <string.h> and model.h; weights are const arrays, activations live in one static arena,
 // and only the kernels the model uses are emitted.
 //
 // Each stage graph runs as the studio runs it: QDQ graphs are lowered (rt::lowerQdq) and every node
 // of the session's plan becomes one kernel call. A node without a C kernel is refused with an
-// ExportError naming the node and its op.
+// ExportError naming the node and its op; so is a model whose input or output is not float32.
 
 #include "adaptive/policy.h"
 #include "ir/graph.h"
@@ -37,8 +37,7 @@ public:
 
 struct COptions {
     std::string name = "model";   // C identifier prefix (letters, digits, '_'; not starting with a digit)
-    // int8 codes of NAME_run's output when the model's output is float (logits): scale and zero point.
-    // Ignored when the output already is 8-bit codes.
+    // The int8 codes of NAME_run's output (the model's float output, e.g. logits, quantized).
     float outputScale = 1.0f;
     int32_t outputZeroPoint = 0;
 };
@@ -53,8 +52,7 @@ struct CModel {
     int32_t inputZeroPoint = 0;          // of NAME_run's int8 input codes
     float outputScale = 1.0f;
     int32_t outputZeroPoint = 0;         // of NAME_run's int8 output codes
-    bool floatOutput = true;             // the model's output is float (NAME_run quantizes it)
-    std::vector<std::string> kernels;    // the kernel variants emitted, e.g. "qconv_u8u8"
+    std::vector<std::string> kernels;    // the kernel variants emitted, e.g. "conv_u8u8"
 };
 
 // `stages`: one graph for a plain candidate; a cascade's stages or an early exit's segments, in

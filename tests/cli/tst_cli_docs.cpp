@@ -49,7 +49,7 @@ bool keyedByData(const QString& path)
 {
     static const QStringList paths = {".integer_ops", ".mapping.layers_on_cluster", ".mapping.all_on_cluster",
                                       ".candidates[].params", ".candidates[].notes", ".runs[].candidates[].params",
-                                      ".front[].params", ".runs[].point"};
+                                      ".front[].params", ".runs[].point", ".candidate.params"};
     return paths.contains(path);
 }
 
@@ -177,6 +177,8 @@ private slots:
         QTest::newRow("runs-show") << "runs-show" << joule << QStringList{"runs", "show", "1", "--store", "STORE", "--json"};
         QTest::newRow("pareto") << "pareto" << joule << QStringList{"pareto", "--store", "STORE", "--json"};
         QTest::newRow("runs-rebuild") << "runs-rebuild" << joule << QStringList{"runs", "rebuild", "2", "--store", "STORE", "--json"};
+        QTest::newRow("export") << "export" << joule
+                                << QStringList{"export", "--store", "STORE", "--candidate", "2", "--format", "bundle", "--out", "BUNDLE", "--json"};
         QTest::newRow("conformance") << "conformance" << conformance
                                      << QStringList{"/usr/share/libonnx-testdata/data/node/test_relu", "--json"};
     }
@@ -190,6 +192,7 @@ private slots:
             if (a == "CASCADE") a = writeCascadeRecipe();
             if (a == "EXPORT") a = tmp_.filePath("export");
             if (a == "RECORDS") a = tmp_.filePath("records");
+            if (a == "BUNDLE") a = tmp_.filePath("bundle");
             if (a == "STAGES") a = tmp_.filePath("records/c1.stages.json");   // written by the cascade row
             if (a == "STORE") a = tmp_.filePath("joule.db");   // the optimize rows record their runs next to their recipes
         }

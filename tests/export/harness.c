@@ -2,7 +2,7 @@
  *
  * Build (host):  cc -std=c99 -DJOULE_MODEL=model -DJOULE_MODEL_HEADER='"model.h"' -IDIR
  *                   tests/export/harness.c DIR/model.c -o harness
- * Cortex-M4 / QEMU build: see tests/export/cortex_m/README.md.
+ * Cortex-M4 / QEMU build: docs/export.md (with core/export/cortex_m/startup.c and mps2_an386.ld).
  *
  * Usage: harness INPUT.bin OUTPUT.bin [LIMIT]
  *   INPUT.bin   raw little-endian float32, N x INPUT_SIZE values (N from the file size,

@@ -82,10 +82,10 @@ void ExportCli::occupiedFolderIsLeftAlone()
     // Nothing written beside it either.
     QVERIFY2(!entries(tmp_.path()).join(",").contains("joule-"), qPrintable(entries(tmp_.path()).join(",")));
 
-    // An empty folder is fine.
+    // An empty folder is fine (named with a trailing slash, as shells complete it).
     const QString empty = tmp_.filePath("empty");
     QVERIFY(QDir().mkpath(empty));
-    const CliResult ok = runJoule({"export", "--store", store_, "--candidate", int8Id_, "--format", "c", "--out", empty});
+    const CliResult ok = runJoule({"export", "--store", store_, "--candidate", int8Id_, "--format", "c", "--out", empty + "/"});
     QVERIFY2(ok.exitCode == 0, qPrintable(ok.err));
     QCOMPARE(entries(empty), (QStringList{"model.c", "model.h"}));
 }
