@@ -1,0 +1,56 @@
+#pragma once
+// Which channels of an fp32 graph can be removed together: a dependency graph over channel
+// dimensions (docs/pruning.md).
+//
+//   std::vector<ChannelGroup> groups = channelGroups(graph);
+//   for (const ChannelGroup& g : groups) if (g.prunable) ... g.channels, g.producers ...
+//   Graph smaller = removeChannels(graph, groups[i], keep);   // keep: sorted channel indices
+//
+// Every tensor of rank >= 2 has a channel space (axis 1). Ops that keep channels one to one tie
+// their input's and output's spaces into one group: Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
+// HardSwish, Identity, Dropout, BatchNormalization (its per-channel parameters are sliced), MaxPool,
+// AveragePool, GlobalAveragePool and GlobalMaxPool, Flatten of a [N, C, 1, 1] tensor, a depthwise
+// Conv (group = C_in = C_out: its filters, bias and group follow), and Add / Sub / Mul / Max / Min of
+// same-shape tensors (a residual addition couples every branch). A Conv with group 1 or a Gemm with
+// a constant B *produces* a new space (its filters or rows can be removed) and *consumes* its input's
+// space (the matching input columns are removed); a Gemm fed by Flatten of [N, C, H, W] consumes
+// the flattened input's C channels H*W columns at a time. A group is pruned as a whole: every
+// producer loses the same output channels, every pass-through op and consumer follows.
+//
+// A group is not prunable (frozen, with the reason) when it reaches a graph input or output, a
+// Concat, a Reshape or any op not listed above, a grouped (not depthwise) Conv, or a constant
+// operand of an elementwise op, or when it has no producer.
+
+#include "ir/graph.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace joule::prune {
+
+struct ChannelConsumer {
+    int node = -1;          // a Conv (group 1) or Gemm reading the group's channels
+    int64_t columns = 1;    // input columns per channel (Gemm after Flatten of C x H x W: H * W)
+};
+
+struct ChannelGroup {
+    int64_t channels = 0;
+    std::vector<std::string> tensors;      // values whose axis 1 is this space
+    std::vector<int> producers;            // Conv (group 1) / Gemm nodes whose output channels these are
+    std::vector<int> passThrough;          // depthwise Conv and BatchNormalization nodes that follow
+    std::vector<ChannelConsumer> consumers;
+    bool prunable = false;
+    std::string frozenBy;                  // why not, e.g. "graph output 'logits'", "Concat 'cat'"
+    // The name a user calls it by: the first producer's node name.
+    std::string name;
+};
+
+std::vector<ChannelGroup> channelGroups(const Graph& graph);
+
+// The graph without the channels of `group` not in `keep` (sorted, unique, in [0, channels), not
+// empty): producers, pass-through ops and consumers sliced; the tensors' shapes in value infos
+// updated. Throws std::invalid_argument for a frozen group or a bad `keep`.
+Graph removeChannels(const Graph& graph, const ChannelGroup& group, const std::vector<int64_t>& keep);
+
+} // namespace joule::prune

@@ -1,0 +1,218 @@
+#include "prune/prune.h"
+
+#include "prune/channel_groups.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+namespace joule::prune {
+namespace {
+
+std::string amountText(double a) { return std::to_string(a).substr(0, 6); }
+
+void checkAmount(double amount)
+{
+    if (!(amount >= 0.0 && amount < 1.0)) throw std::invalid_argument("amount " + amountText(amount) + " must be in [0, 1)");
+}
+
+// The weights of producer `p` as rows, one per output channel.
+std::vector<std::vector<float>> producerRows(const Graph& g, int p)
+{
+    const Node& n = g.nodes()[static_cast<size_t>(p)];
+    const Tensor& w = *g.initializer(n.inputs[1]);
+    const float* d = w.data<float>();
+    std::vector<std::vector<float>> rows;
+    if (n.opType == "Conv" || n.attrInt("transB", 0) != 0) {
+        const int64_t c = w.dim(0), len = w.numel() / c;
+        for (int64_t i = 0; i < c; ++i) rows.emplace_back(d + i * len, d + (i + 1) * len);
+    } else {   // Gemm, B [K, N]: column i
+        const int64_t k = w.dim(0), c = w.dim(1);
+        for (int64_t i = 0; i < c; ++i) {
+            std::vector<float> r(static_cast<size_t>(k));
+            for (int64_t j = 0; j < k; ++j) r[static_cast<size_t>(j)] = d[j * c + i];
+            rows.push_back(std::move(r));
+        }
+    }
+    return rows;
+}
+
+std::vector<double> scores(const std::vector<std::vector<float>>& rows, Importance how)
+{
+    std::vector<double> s(rows.size(), 0.0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (how == Importance::L1) {
+            for (float v : rows[i]) s[i] += std::fabs(v);
+        } else if (how == Importance::L2) {
+            for (float v : rows[i]) s[i] += static_cast<double>(v) * v;
+            s[i] = std::sqrt(s[i]);
+        } else {   // geometric median: the summed distance to every other filter
+            for (size_t j = 0; j < rows.size(); ++j) {
+                if (j == i) continue;
+                double d2 = 0;
+                for (size_t k = 0; k < rows[i].size(); ++k) {
+                    const double d = static_cast<double>(rows[i][k]) - rows[j][k];
+                    d2 += d * d;
+                }
+                s[i] += std::sqrt(d2);
+            }
+        }
+    }
+    const double mx = s.empty() ? 0.0 : *std::max_element(s.begin(), s.end());
+    if (mx > 0) for (double& v : s) v /= mx;
+    return s;
+}
+
+bool excluded(const Node& n, const std::set<std::string>& ex) { return ex.count(n.name) || ex.count(n.opType); }
+
+} // namespace
+
+void checkExclude(const Graph& graph, const std::vector<std::string>& exclude)
+{
+    std::set<std::string> known;
+    for (const Node& n : graph.nodes()) {
+        known.insert(n.name);
+        known.insert(n.opType);
+    }
+    for (const std::string& e : exclude)
+        if (!known.count(e)) throw std::invalid_argument("exclude: the model has no layer or op '" + e + "'");
+}
+
+ChannelPruneResult pruneChannels(const Graph& fp32, const ChannelPruneOptions& options)
+{
+    checkAmount(options.amount);
+    checkExclude(fp32, options.exclude);
+    const std::set<std::string> ex(options.exclude.begin(), options.exclude.end());
+    const std::vector<ChannelGroup> groups = channelGroups(fp32);
+    std::vector<const ChannelGroup*> chosen;
+    std::string frozen;
+    for (const ChannelGroup& g : groups) {
+        if (!g.prunable) {
+            if (frozen.size() < 200) frozen += (frozen.empty() ? "" : "; ") + g.name + ": " + g.frozenBy;
+            continue;
+        }
+        bool skip = false;
+        for (int p : g.producers) skip = skip || excluded(fp32.nodes()[static_cast<size_t>(p)], ex);
+        for (int p : g.passThrough) skip = skip || excluded(fp32.nodes()[static_cast<size_t>(p)], ex);
+        if (!skip) chosen.push_back(&g);
+    }
+    if (chosen.empty()) throw std::invalid_argument("no layer's channels can be removed (" + (frozen.empty() ? std::string("all excluded") : frozen) + ")");
+
+    // Scores per group and channel.
+    std::vector<std::vector<double>> score(chosen.size());
+    for (size_t i = 0; i < chosen.size(); ++i) {
+        score[i].assign(static_cast<size_t>(chosen[i]->channels), 0.0);
+        for (int p : chosen[i]->producers) {
+            const std::vector<double> s = scores(producerRows(fp32, p), options.importance);
+            for (size_t c = 0; c < s.size() && c < score[i].size(); ++c) score[i][c] += s[c];
+        }
+    }
+    // Which channels go.
+    std::vector<std::vector<bool>> drop(chosen.size());
+    for (size_t i = 0; i < chosen.size(); ++i) drop[i].assign(score[i].size(), false);
+    if (options.scope == Scope::Layer) {
+        for (size_t i = 0; i < chosen.size(); ++i) {
+            const int64_t c = chosen[i]->channels, r = std::llround(options.amount * static_cast<double>(c));
+            if (r >= c)
+                throw std::invalid_argument("amount " + amountText(options.amount) + " would remove every channel of layer '" + chosen[i]->name +
+                                            "' (" + std::to_string(c) + " channels)");
+            std::vector<int64_t> idx(static_cast<size_t>(c));
+            std::iota(idx.begin(), idx.end(), 0);
+            std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return score[i][static_cast<size_t>(a)] < score[i][static_cast<size_t>(b)]; });
+            for (int64_t k = 0; k < r; ++k) drop[i][static_cast<size_t>(idx[static_cast<size_t>(k)])] = true;
+        }
+    } else {
+        std::vector<std::tuple<double, size_t, int64_t>> all;
+        int64_t total = 0;
+        for (size_t i = 0; i < chosen.size(); ++i) {
+            total += chosen[i]->channels;
+            for (int64_t c = 0; c < chosen[i]->channels; ++c) all.emplace_back(score[i][static_cast<size_t>(c)], i, c);
+        }
+        std::stable_sort(all.begin(), all.end());
+        int64_t want = std::llround(options.amount * static_cast<double>(total));
+        std::vector<int64_t> left(chosen.size());
+        for (size_t i = 0; i < chosen.size(); ++i) left[i] = chosen[i]->channels;
+        for (const auto& [s, i, c] : all) {
+            if (want == 0) break;
+            if (left[i] == 1) continue;   // every layer keeps a channel
+            drop[i][static_cast<size_t>(c)] = true;
+            --left[i];
+            --want;
+        }
+        if (want > 0) throw std::invalid_argument("amount " + amountText(options.amount) + " would remove every channel of some layer");
+    }
+
+    ChannelPruneResult r;
+    r.graph = fp32;
+    std::set<std::string> changed;
+    for (size_t i = 0; i < chosen.size(); ++i) {
+        std::vector<int64_t> keep;
+        for (int64_t c = 0; c < chosen[i]->channels; ++c)
+            if (!drop[i][static_cast<size_t>(c)]) keep.push_back(c);
+        r.layers.push_back({chosen[i]->name, chosen[i]->channels, static_cast<int64_t>(keep.size())});
+        if (static_cast<int64_t>(keep.size()) == chosen[i]->channels) continue;
+        r.graph = removeChannels(r.graph, *chosen[i], keep);
+        for (int p : chosen[i]->producers) r.keptOutputs[fp32.nodes()[static_cast<size_t>(p)].name] = keep;
+        for (int p : chosen[i]->passThrough) r.keptOutputs[fp32.nodes()[static_cast<size_t>(p)].name] = keep;
+        for (const ChannelConsumer& c : chosen[i]->consumers) changed.insert(fp32.nodes()[static_cast<size_t>(c.node)].name);
+    }
+    for (int idx : fp32.topologicalOrder())
+        if (changed.count(fp32.nodes()[static_cast<size_t>(idx)].name)) r.changedInputs.push_back(fp32.nodes()[static_cast<size_t>(idx)].name);
+    r.graph.validate();
+    return r;
+}
+
+UnstructuredResult pruneMagnitude(const Graph& fp32, const UnstructuredOptions& options)
+{
+    checkAmount(options.amount);
+    checkExclude(fp32, options.exclude);
+    const std::set<std::string> ex(options.exclude.begin(), options.exclude.end());
+    UnstructuredResult r;
+    r.graph = fp32;
+    struct Layer {
+        std::string node, weight;
+    };
+    std::vector<Layer> layers;
+    for (const Node& n : fp32.nodes())
+        if ((n.opType == "Conv" || n.opType == "Gemm" || n.opType == "MatMul") && n.hasInput(1) && fp32.initializer(n.inputs[1]) &&
+            fp32.initializer(n.inputs[1])->dtype() == DataType::Float32 && !excluded(n, ex))
+            layers.push_back({n.name, n.inputs[1]});
+    if (layers.empty()) throw std::invalid_argument("no Conv, Gemm or MatMul layer with constant weights to prune");
+    // Which weights go, per layer; written once per layer below.
+    std::vector<std::vector<int64_t>> zero(layers.size());
+    std::vector<std::pair<float, std::pair<size_t, int64_t>>> pooled;
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const Tensor& w = *fp32.initializer(layers[l].weight);
+        std::vector<std::pair<float, std::pair<size_t, int64_t>>> mine;
+        for (int64_t i = 0; i < w.numel(); ++i) mine.push_back({std::fabs(w.data<float>()[i]), {l, i}});
+        r.weights += w.numel();
+        if (options.scope == Scope::Layer) {
+            const int64_t k = std::llround(options.amount * static_cast<double>(w.numel()));
+            if (k >= w.numel()) throw std::invalid_argument("amount " + amountText(options.amount) + " would zero every weight of layer '" + layers[l].node + "'");
+            std::nth_element(mine.begin(), mine.begin() + k, mine.end());
+            for (int64_t i = 0; i < k; ++i) zero[l].push_back(mine[static_cast<size_t>(i)].second.second);
+        } else {
+            pooled.insert(pooled.end(), mine.begin(), mine.end());
+        }
+    }
+    if (options.scope == Scope::Global) {
+        const int64_t k = std::llround(options.amount * static_cast<double>(pooled.size()));
+        std::nth_element(pooled.begin(), pooled.begin() + k, pooled.end());
+        for (int64_t i = 0; i < k; ++i) zero[pooled[static_cast<size_t>(i)].second.first].push_back(pooled[static_cast<size_t>(i)].second.second);
+    }
+    for (size_t l = 0; l < layers.size(); ++l) {
+        Tensor t = fp32.initializer(layers[l].weight)->clone();
+        for (int64_t i : zero[l]) t.data<float>()[i] = 0.0f;
+        if (static_cast<int64_t>(zero[l].size()) == t.numel())
+            throw std::invalid_argument("amount " + amountText(options.amount) + " would zero every weight of layer '" + layers[l].node + "'");
+        r.zeroed += static_cast<int64_t>(zero[l].size());
+        r.sparsity.emplace_back(layers[l].node, static_cast<double>(zero[l].size()) / static_cast<double>(t.numel()));
+        r.graph.setInitializer(layers[l].weight, std::move(t));
+    }
+    return r;
+}
+
+} // namespace joule::prune

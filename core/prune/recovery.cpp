@@ -1,0 +1,170 @@
+// Least-squares recovery of a channel-pruned graph (prune.h): each layer that lost input channels is
+// refitted so that its output matches the original graph's on calibration inputs.
+#include "prune/prune.h"
+
+#include "runtime/session.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace joule::prune {
+namespace {
+
+using Matrix = Eigen::MatrixXd;
+
+struct Geometry {
+    int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+};
+
+// One value of `graph` over a batch of inputs, by name.
+Tensor capture(const Graph& graph, const std::string& value, const Tensor& batch)
+{
+    rt::Session s(graph);
+    Tensor seen;
+    s.setObserver([&](const Node& n, size_t o, const Tensor& v) {
+        if (n.outputs[o] == value) seen = v.clone();
+    });
+    const std::string input = graph.requiredInputs().front().name;
+    s.run({{input, batch}});
+    if (seen.empty()) throw std::logic_error("recovery: '" + value + "' was not computed");
+    return seen;
+}
+
+Tensor batchOf(const RecoveryOptions& o, int64_t begin, int64_t count)
+{
+    const Shape sample = data::sampleShape(*o.data, o.prep);
+    Shape shape{count};
+    shape.insert(shape.end(), sample.begin(), sample.end());
+    Tensor x(DataType::Float32, shape);
+    data::fillBatch(*o.data, o.prep, begin, count, x.data<float>());
+    return x;
+}
+
+// Rows [x_patch, 1] and targets y[kept] of one batch, every `step`-th output position.
+void accumulate(const Tensor& x, const Tensor& y, const Node& node, const std::vector<int64_t>& kept, int64_t step, Matrix& ata, Matrix& aty)
+{
+    const bool conv = node.opType == "Conv";
+    const int64_t batch = x.dim(0), d = ata.rows(), k = static_cast<int64_t>(kept.size());
+    std::vector<double> row(static_cast<size_t>(d));
+    Matrix rows(256, d), targets(256, k);
+    int64_t filled = 0, position = 0;
+    const auto flush = [&] {
+        if (!filled) return;
+        ata.noalias() += rows.topRows(filled).transpose() * rows.topRows(filled);
+        aty.noalias() += rows.topRows(filled).transpose() * targets.topRows(filled);
+        filled = 0;
+    };
+    if (!conv) {
+        const int64_t in = x.dim(1), out = y.dim(1);
+        for (int64_t b = 0; b < batch; ++b) {
+            for (int64_t i = 0; i < in; ++i) rows(filled, i) = x.data<float>()[b * in + i];
+            rows(filled, in) = 1.0;
+            for (int64_t j = 0; j < k; ++j) targets(filled, j) = y.data<float>()[b * out + kept[static_cast<size_t>(j)]];
+            if (++filled == rows.rows()) flush();
+        }
+        flush();
+        return;
+    }
+    Geometry g;
+    const std::vector<int64_t> ks = node.attrInts("kernel_shape", {}), st = node.attrInts("strides", {1, 1}), pads = node.attrInts("pads", {0, 0, 0, 0}),
+                               dl = node.attrInts("dilations", {1, 1});
+    g.kh = ks.at(0), g.kw = ks.at(1), g.sh = st[0], g.sw = st[1], g.ph = pads[0], g.pw = pads[1], g.dh = dl[0], g.dw = dl[1];
+    const int64_t cin = x.dim(1), h = x.dim(2), w = x.dim(3), cout = y.dim(1), oh = y.dim(2), ow = y.dim(3);
+    const float* xd = x.data<float>();
+    const float* yd = y.data<float>();
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t oy = 0; oy < oh; ++oy)
+            for (int64_t ox = 0; ox < ow; ++ox, ++position) {
+                if (position % step) continue;
+                int64_t col = 0;
+                for (int64_t c = 0; c < cin; ++c)
+                    for (int64_t ky = 0; ky < g.kh; ++ky)
+                        for (int64_t kx = 0; kx < g.kw; ++kx, ++col) {
+                            const int64_t iy = oy * g.sh - g.ph + ky * g.dh, ix = ox * g.sw - g.pw + kx * g.dw;
+                            rows(filled, col) = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0.0 : xd[((b * cin + c) * h + iy) * w + ix];
+                        }
+                rows(filled, col) = 1.0;
+                for (int64_t j = 0; j < k; ++j) targets(filled, j) = yd[((b * cout + kept[static_cast<size_t>(j)]) * oh + oy) * ow + ox];
+                if (++filled == rows.rows()) flush();
+            }
+    flush();
+}
+
+bool recoverable(const Node& n)
+{
+    if (n.opType == "Conv")
+        return n.attrInt("group", 1) == 1 && n.attrString("auto_pad", "NOTSET") == "NOTSET" && n.attrInts("kernel_shape", {}).size() == 2;
+    return n.opType == "Gemm" && n.attrInt("transA", 0) == 0 && n.attrFloat("alpha", 1.0f) == 1.0f && n.attrFloat("beta", 1.0f) == 1.0f;
+}
+
+} // namespace
+
+Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& pruned, const RecoveryOptions& options)
+{
+    if (!options.data || options.data->size() == 0) throw std::invalid_argument("recovery needs calibration data");
+    Graph current = pruned.graph;
+    const int64_t n = std::min<int64_t>(options.samples, options.data->size());
+    const int64_t batch = 32;
+    for (size_t layer = 0; layer < pruned.changedInputs.size(); ++layer) {
+        if (options.cancel && options.cancel->load()) throw std::runtime_error("cancelled");
+        const std::string& name = pruned.changedInputs[layer];
+        if (options.progress) options.progress(static_cast<double>(layer) / static_cast<double>(pruned.changedInputs.size()), "refitting " + name);
+        int at = -1;
+        for (size_t i = 0; i < current.nodes().size(); ++i)
+            if (current.nodes()[i].name == name) at = static_cast<int>(i);
+        if (at < 0) continue;
+        const Node node = current.nodes()[static_cast<size_t>(at)];
+        if (!recoverable(node)) continue;
+        const Tensor& w = *current.initializer(node.inputs[1]);
+        const bool conv = node.opType == "Conv";
+        const bool transB = !conv && node.attrInt("transB", 0) != 0;
+        const int64_t outs = conv || transB ? w.dim(0) : w.dim(1);
+        const int64_t ins = conv ? w.numel() / w.dim(0) : (transB ? w.dim(1) : w.dim(0));
+        std::vector<int64_t> kept;
+        if (auto it = pruned.keptOutputs.find(name); it != pruned.keptOutputs.end()) kept = it->second;
+        else for (int64_t c = 0; c < outs; ++c) kept.push_back(c);
+        const int64_t d = ins + 1;
+        Matrix ata = Matrix::Zero(d, d), aty = Matrix::Zero(d, static_cast<int64_t>(kept.size()));
+        // Subsample positions so that the system has at most maxRows rows.
+        const Tensor probe = batchOf(options, 0, 1);
+        const Tensor y1 = capture(original, node.outputs[0], probe);
+        const int64_t perImage = conv ? y1.dim(2) * y1.dim(3) : 1;
+        const int64_t step = std::max<int64_t>(1, (perImage * n + options.maxRows - 1) / options.maxRows);
+        for (int64_t b = 0; b < n; b += batch) {
+            const Tensor x = batchOf(options, b, std::min(batch, n - b));
+            accumulate(capture(current, node.inputs[0], x), capture(original, node.outputs[0], x), node, kept, step, ata, aty);
+        }
+        const double lambda = options.ridge * std::max(ata.diagonal().mean(), 1e-12);
+        ata.diagonal().array() += lambda;
+        const Matrix solution = ata.ldlt().solve(aty);   // d x kept
+        if (!solution.allFinite()) continue;
+        // New weights and bias in the node's layout.
+        Tensor nw(DataType::Float32, w.shape());
+        float* dst = nw.data<float>();
+        const int64_t k = static_cast<int64_t>(kept.size());
+        for (int64_t o = 0; o < k; ++o)
+            for (int64_t i = 0; i < ins; ++i) {
+                const float v = static_cast<float>(solution(i, o));
+                if (conv || transB) dst[o * ins + i] = v;
+                else dst[i * k + o] = v;
+            }
+        Tensor bias(DataType::Float32, {k});
+        for (int64_t o = 0; o < k; ++o) bias.data<float>()[o] = static_cast<float>(solution(ins, o));
+        current.setInitializer(node.inputs[1], std::move(nw));
+        Node& mutableNode = current.nodes()[static_cast<size_t>(at)];
+        std::string biasName = node.hasInput(2) ? node.inputs[2] : node.name + "_recovered_bias";
+        while (!node.hasInput(2) && current.initializer(biasName)) biasName += "_";
+        if (!node.hasInput(2)) {
+            mutableNode.inputs.resize(3);
+            mutableNode.inputs[2] = biasName;
+        }
+        current.setInitializer(biasName, std::move(bias));
+    }
+    if (options.progress) options.progress(1.0, "refitted");
+    current.validate();
+    return current;
+}
+
+} // namespace joule::prune

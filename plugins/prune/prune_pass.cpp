@@ -1,0 +1,90 @@
+#include "prune_pass.h"
+
+#include "plugin/parameter.h"
+#include "prune/prune.h"
+#include "runtime/qdq_lower.h"
+
+#include <QJsonArray>
+
+#include <algorithm>
+#include <atomic>
+
+namespace joule::plugins {
+namespace {
+
+std::vector<std::string> excludeList(const QVariantMap& p)
+{
+    std::vector<std::string> out;
+    for (const QString& s : p.value("exclude").toString().split(',', Qt::SkipEmptyParts)) out.push_back(s.trimmed().toStdString());
+    return out;
+}
+
+prune::Importance importanceOf(const QString& s)
+{
+    return s == "l2" ? prune::Importance::L2 : s == "geometric_median" ? prune::Importance::GeometricMedian : prune::Importance::L1;
+}
+
+} // namespace
+
+std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, const QVariantMap& params, plugin::PassContext& ctx)
+{
+    if (input.graphs.size() != 1 || input.policy.value("kind").toString() != "plain")
+        throw plugin::PluginError("candidate '" + input.id + "' is not a plain one-graph candidate");
+    const Graph& graph = input.graphs.front();
+    if (rt::hasQdq(graph)) throw plugin::PluginError("candidate '" + input.id + "' is quantized; prune the fp32 model, then quantize");
+    const QString mode = params.value("mode").toString();
+    const double amount = params.value("amount").toDouble();
+    const prune::Scope scope = params.value("scope").toString() == "global" ? prune::Scope::Global : prune::Scope::Layer;
+    plugin::Candidate out;
+    try {
+        if (mode == "unstructured") {
+            const prune::UnstructuredResult r = prune::pruneMagnitude(graph, {.amount = amount, .scope = scope, .exclude = excludeList(params)});
+            out.graphs = {r.graph};
+            out.label = QString("%1 %% of weights zeroed (%2)").arg(100.0 * amount, 0, 'f', 0).arg(params.value("scope").toString());
+            QJsonObject sparsity;
+            for (const auto& [layer, s] : r.sparsity) sparsity[QString::fromStdString(layer)] = s;
+            out.notes["sparsity"] = sparsity;
+            out.notes["weights_zeroed"] = static_cast<qint64>(r.zeroed);
+            out.notes["weights"] = static_cast<qint64>(r.weights);
+            out.notes["saves"] = "storage only where the weights are stored sparse; the studio's targets and exports store them dense, "
+                                 "so MACs, latency and energy are unchanged";
+            return {out};
+        }
+        const prune::ChannelPruneResult r = prune::pruneChannels(
+            graph, {.importance = importanceOf(params.value("importance").toString()), .amount = amount, .scope = scope, .exclude = excludeList(params)});
+        out.graphs = {r.graph};
+        const bool recover = params.value("recovery").toBool();
+        if (recover) {
+            if (!ctx.calibration()) throw plugin::PluginError("recovery needs calibration data (recipe 'datasets.calibration'), or set recovery false");
+            std::atomic<bool> cancel{false};
+            prune::RecoveryOptions o;
+            o.data = ctx.calibration();
+            o.prep = ctx.preprocessing();
+            o.samples = params.value("recovery_samples").toLongLong();
+            o.cancel = &cancel;
+            o.progress = [&ctx, &cancel](double f, const std::string& what) {
+                if (ctx.cancelled()) cancel = true;
+                ctx.progress(std::clamp(f, 0.0, 1.0), QString::fromStdString(what));
+                ctx.throwIfCancelled();
+            };
+            out.graphs = {prune::recoverLeastSquares(graph, r, o)};
+        }
+        QJsonArray layers;
+        int64_t before = 0, after = 0;
+        for (const prune::PrunedLayer& l : r.layers) {
+            layers.append(QJsonObject{{"layer", QString::fromStdString(l.name)}, {"channels", static_cast<qint64>(l.before)}, {"kept", static_cast<qint64>(l.after)}});
+            before += l.before;
+            after += l.after;
+        }
+        out.notes["channels"] = layers;
+        out.notes["recovery"] = recover;
+        out.label = QString("%1 %% of channels removed (%2, %3%4)")
+                        .arg(100.0 * static_cast<double>(before - after) / static_cast<double>(std::max<int64_t>(before, 1)), 0, 'f', 0)
+                        .arg(params.value("importance").toString(), params.value("scope").toString(), recover ? ", recovered" : "");
+    } catch (const std::invalid_argument& e) {
+        throw plugin::PluginError(e.what());
+    }
+    return {out};
+}
+
+} // namespace joule::plugins

@@ -1,0 +1,175 @@
+// core/prune on real models: the channel groups of a residual network, channels removed physically
+// (every Add keeps matching channels, depthwise convolutions keep their groups), least-squares
+// recovery, magnitude pruning, and the errors that name the layer at fault.
+#include "cost/layer_stats.h"
+#include "data/dataset.h"
+#include "eval/evaluator.h"
+#include "onnx/onnx_io.h"
+#include "plugin/model_card.h"
+#include "prune/channel_groups.h"
+#include "prune/prune.h"
+#include "runtime/session.h"
+
+#include <QtTest>
+
+#include <cmath>
+
+using namespace joule;
+
+namespace {
+
+QString source(const QString& rel) { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/" + rel; }
+QString built(const QString& rel) { return qEnvironmentVariable("JOULE_BUILD_DIR") + "/" + rel; }
+
+Graph load(const QString& path) { return onnx::loadModel(path.toStdString()); }
+
+// Runs `g` on a zero input of its declared shape (batch 1): every shape must agree.
+std::vector<float> runOnce(const Graph& g, float fill = 0.1f)
+{
+    const ValueInfo in = g.requiredInputs().front();
+    Shape s = in.shape;
+    for (int64_t& d : s) if (d <= 0) d = 1;
+    Tensor x(DataType::Float32, s);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = fill * static_cast<float>((i * 7919) % 13) / 13.0f;
+    rt::Session session(g);
+    const Tensor y = session.run({{in.name, x}}).begin()->second;
+    return {y.data<float>(), y.data<float>() + y.numel()};
+}
+
+int64_t macsOf(const Graph& g) { return cost::analyzeModel(g).macs; }
+
+} // namespace
+
+class Prune : public QObject {
+    Q_OBJECT
+private slots:
+    void resnet8Groups();
+    void removedChannelsKeepShapesConsistent_data();
+    void removedChannelsKeepShapesConsistent();
+    void recoveryRecoversAccuracy();
+    void magnitudePruning();
+    void errorsNameTheLayer();
+};
+
+void Prune::resnet8Groups()
+{
+    const Graph g = load(source("resources/models/fmnist_resnet8.onnx"));
+    const std::vector<prune::ChannelGroup> groups = prune::channelGroups(g);
+    int prunable = 0, residual = 0;
+    for (const auto& grp : groups) {
+        if (!grp.prunable) continue;
+        ++prunable;
+        if (grp.producers.size() > 1) ++residual;   // a residual addition couples its branches
+        QVERIFY(!grp.consumers.empty());
+    }
+    // stem + stage 1 (identity shortcut), stage 2 and stage 3 (projection shortcuts): three coupled
+    // groups; each stage's inner conv1 -> conv2 channels: three more.
+    QCOMPARE(prunable, 6);
+    QCOMPARE(residual, 3);
+    // The logits are a graph output: frozen.
+    bool logitsFrozen = false;
+    for (const auto& grp : groups)
+        for (const auto& t : grp.tensors)
+            if (t == "logits") logitsFrozen = !grp.prunable && grp.frozenBy.find("graph output") != std::string::npos;
+    QVERIFY(logitsFrozen);
+}
+
+void Prune::removedChannelsKeepShapesConsistent_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<int>("importance");
+    QTest::newRow("fmnist_resnet8, L1") << source("resources/models/fmnist_resnet8.onnx") << 0;
+    QTest::newRow("fmnist_dscnn (depthwise), L2") << source("resources/models/fmnist_dscnn.onnx") << 1;
+    QTest::newRow("torchvision ResNet-18, geometric median") << built("test-models/resnet18.onnx") << 2;
+    QTest::newRow("torchvision MobileNetV2 (depthwise), L1") << built("test-models/mobilenetv2.onnx") << 0;
+}
+
+void Prune::removedChannelsKeepShapesConsistent()
+{
+    QFETCH(QString, model);
+    QFETCH(int, importance);
+    QVERIFY2(QFileInfo::exists(model), qPrintable(model + " is missing (the ort_torchvision_models fixture exports it)"));
+    const Graph g = load(model);
+    const prune::ChannelPruneResult r =
+        prune::pruneChannels(g, {.importance = static_cast<prune::Importance>(importance), .amount = 0.4, .scope = prune::Scope::Layer, .exclude = {}});
+    const std::vector<float> before = runOnce(g), after = runOnce(r.graph);
+    QCOMPARE(after.size(), before.size());   // the output keeps its classes
+    int64_t removed = 0;
+    for (const auto& l : r.layers) removed += l.before - l.after;
+    QVERIFY(removed > 0);
+    const int64_t macs0 = macsOf(g), macs1 = macsOf(r.graph);
+    qInfo("%s: %zu groups, %lld channels removed, MACs %lld -> %lld (%.1f %% fewer)", qPrintable(QFileInfo(model).fileName()), r.layers.size(),
+          static_cast<long long>(removed), static_cast<long long>(macs0), static_cast<long long>(macs1), 100.0 * (1.0 - double(macs1) / double(macs0)));
+    QVERIFY(macs1 < macs0 * 0.8);
+    // Every depthwise convolution still has one group per channel.
+    for (const Node& n : r.graph.nodes()) {
+        if (n.opType != "Conv" || n.attrInt("group", 1) == 1) continue;
+        const Tensor* w = r.graph.initializer(n.inputs[1]);
+        QVERIFY(w);
+        QCOMPARE(n.attrInt("group", 1), w->dim(0));
+        QCOMPARE(w->dim(1), int64_t{1});
+    }
+}
+
+void Prune::recoveryRecoversAccuracy()
+{
+    const QString path = source("resources/models/fmnist_resnet8.onnx");
+    const Graph g = load(path);
+    const data::Preprocessing prep = plugin::preprocessingFromCard(path);
+    const data::LabeledImages train = data::loadDataset("fashion-mnist:train", prep);
+    const data::LabeledImages test = data::loadDataset("fashion-mnist:test", prep);
+    const auto accuracy = [&](const Graph& m) { return eval::evaluate(m, test, prep, {.limit = 2000}).accuracy; };
+    const prune::ChannelPruneResult r = prune::pruneChannels(g, {.importance = prune::Importance::L1, .amount = 0.3});
+    const Graph recovered = prune::recoverLeastSquares(g, r, {.data = &train, .prep = prep, .samples = 256});
+    const double a0 = accuracy(g), a1 = accuracy(r.graph), a2 = accuracy(recovered);
+    qInfo("fmnist_resnet8, 30 %% of channels: MACs %lld -> %lld; accuracy on 2000 test images %.4f, pruned %.4f, recovered %.4f",
+          static_cast<long long>(macsOf(g)), static_cast<long long>(macsOf(recovered)), a0, a1, a2);
+    QCOMPARE(macsOf(recovered), macsOf(r.graph));   // recovery refits weights, it adds no work
+    QVERIFY2(a2 > a1, "least-squares recovery did not help");
+}
+
+void Prune::magnitudePruning()
+{
+    const Graph g = load(source("resources/models/fmnist_resnet8.onnx"));
+    for (prune::Scope scope : {prune::Scope::Layer, prune::Scope::Global}) {
+        const prune::UnstructuredResult r = prune::pruneMagnitude(g, {.amount = 0.5, .scope = scope, .exclude = {"/fc/Gemm"}});
+        QVERIFY(std::fabs(static_cast<double>(r.zeroed) / static_cast<double>(r.weights) - 0.5) < 0.001);
+        int64_t zeros = 0, total = 0;
+        for (const Node& n : r.graph.nodes()) {
+            if (n.opType != "Conv") continue;
+            const Tensor& w = *r.graph.initializer(n.inputs[1]);
+            for (float v : w.values<float>()) zeros += v == 0.0f;
+            total += w.numel();
+        }
+        QVERIFY(std::fabs(static_cast<double>(zeros) / static_cast<double>(total) - 0.5) < 0.01);
+        for (const auto& [layer, s] : r.sparsity) QVERIFY2(layer != "/fc/Gemm", "an excluded layer was pruned");
+        QCOMPARE(macsOf(r.graph), macsOf(g));   // zeros are still multiplied on the target
+        QCOMPARE(runOnce(r.graph).size(), size_t{10});
+    }
+}
+
+void Prune::errorsNameTheLayer()
+{
+    const Graph g = load(source("resources/models/fmnist_resnet8.onnx"));
+    try {
+        prune::pruneChannels(g, {.amount = 0.99});
+        QFAIL("every channel of a layer was removed");
+    } catch (const std::invalid_argument& e) {
+        QVERIFY2(QString(e.what()).contains("would remove every channel of layer '/stem/Conv' (16 channels)"), e.what());
+    }
+    try {
+        prune::pruneChannels(g, {.amount = 0.3, .exclude = {"/stage9/Conv"}});
+        QFAIL("an unknown layer was excluded");
+    } catch (const std::invalid_argument& e) {
+        QCOMPARE(QString(e.what()), QString("exclude: the model has no layer or op '/stage9/Conv'"));
+    }
+    try {
+        prune::pruneMagnitude(g, {.amount = 1.0});
+        QFAIL("amount 1 was accepted");
+    } catch (const std::invalid_argument& e) {
+        QVERIFY2(QString(e.what()).contains("must be in [0, 1)"), e.what());
+    }
+}
+
+QTEST_GUILESS_MAIN(Prune)
+#include "tst_prune.moc"
