@@ -1,12 +1,14 @@
 #include "prune/prune.h"
 
 #include "prune/channel_groups.h"
+#include "runtime/session.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <map>
 #include <tuple>
 
 namespace joule::prune {
@@ -66,6 +68,62 @@ std::vector<double> scores(const std::vector<std::vector<float>>& rows, Importan
     return s;
 }
 
+// E[x_c^2] * ||W_consumer[:, c]||^2 summed over the group's consumers, per channel c.
+std::vector<double> activationScores(const Graph& g, const ChannelGroup& group, const ChannelPruneOptions& o)
+{
+    std::vector<double> s(static_cast<size_t>(group.channels), 0.0);
+    std::set<std::string> inputs;
+    for (const ChannelConsumer& c : group.consumers) inputs.insert(g.nodes()[static_cast<size_t>(c.node)].inputs[0]);
+    std::map<std::string, std::vector<double>> meanSquare;   // consumer input -> per flattened column
+    rt::Session session(g);
+    session.setObserver([&](const Node& n, size_t out, const Tensor& v) {
+        const std::string& name = n.outputs[out];
+        if (!inputs.count(name) || v.dtype() != DataType::Float32) return;
+        const int64_t batch = v.dim(0), cols = v.numel() / batch;
+        std::vector<double>& acc = meanSquare[name];
+        acc.resize(static_cast<size_t>(cols), 0.0);
+        for (int64_t i = 0; i < v.numel(); ++i) acc[static_cast<size_t>(i % cols)] += static_cast<double>(v.data<float>()[i]) * v.data<float>()[i];
+    });
+    const Shape sample = data::sampleShape(*o.data, o.prep);
+    const int64_t n = std::min<int64_t>(o.samples, o.data->size());
+    for (int64_t b = 0; b < n; b += 32) {
+        const int64_t count = std::min<int64_t>(32, n - b);
+        Shape shape{count};
+        shape.insert(shape.end(), sample.begin(), sample.end());
+        Tensor x(DataType::Float32, shape);
+        data::fillBatch(*o.data, o.prep, b, count, x.data<float>());
+        session.run({{g.requiredInputs().front().name, x}});
+    }
+    for (const ChannelConsumer& c : group.consumers) {
+        const Node& node = g.nodes()[static_cast<size_t>(c.node)];
+        const auto it = meanSquare.find(node.inputs[0]);
+        if (it == meanSquare.end()) continue;
+        const std::vector<double>& ms = it->second;   // [C * spatial] (conv input) or [C * columns] (flattened)
+        const Tensor& w = *g.initializer(node.inputs[1]);
+        const int64_t perChannel = static_cast<int64_t>(ms.size()) / group.channels;
+        for (int64_t ch = 0; ch < group.channels; ++ch) {
+            double energy = 0;
+            for (int64_t k = 0; k < perChannel; ++k) energy += ms[static_cast<size_t>(ch * perChannel + k)];
+            double norm = 0;
+            if (node.opType == "Conv") {   // W [cout, C, kh, kw]
+                const int64_t cin = w.dim(1), taps = w.dim(2) * w.dim(3);
+                for (int64_t m = 0; m < w.dim(0); ++m)
+                    for (int64_t t = 0; t < taps; ++t) norm += std::pow(w.data<float>()[(m * cin + ch) * taps + t], 2);
+            } else {   // Gemm: columns [ch * c.columns, (ch + 1) * c.columns) of B' (K x N)
+                const bool transB = node.attrInt("transB", 0) != 0;
+                const int64_t rows = w.dim(0), cols = w.dim(1);
+                for (int64_t k = ch * c.columns; k < (ch + 1) * c.columns; ++k)
+                    for (int64_t j = 0; j < (transB ? rows : cols); ++j)
+                        norm += std::pow(transB ? w.data<float>()[j * cols + k] : w.data<float>()[k * cols + j], 2);
+            }
+            s[static_cast<size_t>(ch)] += energy * norm;
+        }
+    }
+    const double mx = s.empty() ? 0.0 : *std::max_element(s.begin(), s.end());
+    if (mx > 0) for (double& v : s) v /= mx;
+    return s;
+}
+
 bool excluded(const Node& n, const std::set<std::string>& ex) { return ex.count(n.name) || ex.count(n.opType); }
 
 } // namespace
@@ -105,6 +163,11 @@ ChannelPruneResult pruneChannels(const Graph& fp32, const ChannelPruneOptions& o
     std::vector<std::vector<double>> score(chosen.size());
     for (size_t i = 0; i < chosen.size(); ++i) {
         score[i].assign(static_cast<size_t>(chosen[i]->channels), 0.0);
+        if (options.importance == Importance::Activation) {
+            if (!options.data) throw std::invalid_argument("activation importance needs calibration data");
+            score[i] = activationScores(fp32, *chosen[i], options);
+            continue;
+        }
         for (int p : chosen[i]->producers) {
             const std::vector<double> s = scores(producerRows(fp32, p), options.importance);
             for (size_t c = 0; c < s.size() && c < score[i].size(); ++c) score[i][c] += s[c];

@@ -12,9 +12,10 @@
 // is redundant), summed over the group's producers after scaling each producer's scores to a maximum
 // of 1, and removes the lowest `amount` of each group (scope Layer) or of all groups pooled (scope
 // Global; every group keeps at least one channel). Recovery refits every layer that lost input
-// channels, in execution order: its weights and bias by least squares (ridge-regularized normal
-// equations, Eigen) so that on calibration inputs its output in the pruned graph matches its output in
-// the original graph, for the output channels it kept.
+// channels (and, with `downstream`, every Conv / Gemm after the first of them), in execution order:
+// its weights and bias by least squares (ridge-regularized normal equations, Eigen) so that on
+// calibration inputs its output in the pruned graph matches its output in the original graph, for
+// the output channels it kept.
 //
 // Errors (std::invalid_argument) name what is at fault: an `exclude` entry that is neither a node nor
 // an op of the graph, an amount that would remove every channel or weight of a layer, no prunable
@@ -32,7 +33,7 @@
 
 namespace joule::prune {
 
-enum class Importance { L1, L2, GeometricMedian };
+enum class Importance { L1, L2, GeometricMedian, Activation };
 enum class Scope { Layer, Global };
 
 struct ChannelPruneOptions {
@@ -40,6 +41,11 @@ struct ChannelPruneOptions {
     double amount = 0.3;                  // fraction of channels removed, in [0, 1)
     Scope scope = Scope::Layer;
     std::vector<std::string> exclude;     // node names or op types whose channels stay
+    // Importance::Activation: what channel c adds to its consumers on these images, the sum over
+    // consumers of E[x_c^2] * ||W[:, c]||^2 (the filter norms need no data).
+    const data::LabeledImages* data = nullptr;
+    data::Preprocessing prep;
+    int64_t samples = 64;
 };
 
 struct PrunedLayer {
@@ -64,6 +70,9 @@ struct RecoveryOptions {
     int64_t samples = 256;                       // images used
     int64_t maxRows = 40000;                     // rows of a layer's least-squares system (positions are subsampled)
     double ridge = 1e-4;                         // relative to the mean diagonal of X^T X
+    // Also refit every Conv / Gemm downstream of the first pruned layer, though its own channels are
+    // unchanged: each then undoes the error its inputs carry from upstream.
+    bool downstream = true;
     const std::atomic<bool>* cancel = nullptr;
     std::function<void(double, const std::string&)> progress{};
 };

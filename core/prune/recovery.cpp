@@ -107,10 +107,21 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
     Graph current = pruned.graph;
     const int64_t n = std::min<int64_t>(options.samples, options.data->size());
     const int64_t batch = 32;
-    for (size_t layer = 0; layer < pruned.changedInputs.size(); ++layer) {
+    std::vector<std::string> layers = pruned.changedInputs;
+    if (options.downstream && !layers.empty()) {
+        // Every recoverable layer from the first changed one on, in execution order.
+        layers.clear();
+        bool after = false;
+        for (int idx : current.topologicalOrder()) {
+            const Node& node = current.nodes()[static_cast<size_t>(idx)];
+            after = after || node.name == pruned.changedInputs.front();
+            if (after && recoverable(node)) layers.push_back(node.name);
+        }
+    }
+    for (size_t layer = 0; layer < layers.size(); ++layer) {
         if (options.cancel && options.cancel->load()) throw std::runtime_error("cancelled");
-        const std::string& name = pruned.changedInputs[layer];
-        if (options.progress) options.progress(static_cast<double>(layer) / static_cast<double>(pruned.changedInputs.size()), "refitting " + name);
+        const std::string& name = layers[layer];
+        if (options.progress) options.progress(static_cast<double>(layer) / static_cast<double>(layers.size()), "refitting " + name);
         int at = -1;
         for (size_t i = 0; i < current.nodes().size(); ++i)
             if (current.nodes()[i].name == name) at = static_cast<int>(i);

@@ -21,7 +21,10 @@ std::vector<std::string> excludeList(const QVariantMap& p)
 
 prune::Importance importanceOf(const QString& s)
 {
-    return s == "l2" ? prune::Importance::L2 : s == "geometric_median" ? prune::Importance::GeometricMedian : prune::Importance::L1;
+    if (s == "l2") return prune::Importance::L2;
+    if (s == "geometric_median") return prune::Importance::GeometricMedian;
+    if (s == "activation") return prune::Importance::Activation;
+    return prune::Importance::L1;
 }
 
 } // namespace
@@ -50,8 +53,11 @@ std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, co
                                  "so MACs, latency and energy are unchanged";
             return {out};
         }
-        const prune::ChannelPruneResult r = prune::pruneChannels(
-            graph, {.importance = importanceOf(params.value("importance").toString()), .amount = amount, .scope = scope, .exclude = excludeList(params)});
+        prune::ChannelPruneOptions po{.importance = importanceOf(params.value("importance").toString()), .amount = amount, .scope = scope,
+                                      .exclude = excludeList(params), .data = ctx.calibration(), .prep = ctx.preprocessing()};
+        if (po.importance == prune::Importance::Activation && !ctx.calibration())
+            throw plugin::PluginError("importance 'activation' needs calibration data (recipe 'datasets.calibration')");
+        const prune::ChannelPruneResult r = prune::pruneChannels(graph, po);
         out.graphs = {r.graph};
         const bool recover = params.value("recovery").toBool();
         if (recover) {
