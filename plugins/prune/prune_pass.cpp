@@ -43,7 +43,7 @@ std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, co
         if (mode == "unstructured") {
             const prune::UnstructuredResult r = prune::pruneMagnitude(graph, {.amount = amount, .scope = scope, .exclude = excludeList(params)});
             out.graphs = {r.graph};
-            out.label = QString("%1 %% of weights zeroed (%2)").arg(100.0 * amount, 0, 'f', 0).arg(params.value("scope").toString());
+            out.label = QString("%1 % of weights zeroed (%2)").arg(100.0 * amount, 0, 'f', 0).arg(params.value("scope").toString());
             QJsonObject sparsity;
             for (const auto& [layer, s] : r.sparsity) sparsity[QString::fromStdString(layer)] = s;
             out.notes["sparsity"] = sparsity;
@@ -84,7 +84,7 @@ std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, co
         }
         out.notes["channels"] = layers;
         out.notes["recovery"] = recover;
-        out.label = QString("%1 %% of channels removed (%2, %3%4)")
+        out.label = QString("%1 % of channels removed (%2, %3%4)")
                         .arg(100.0 * static_cast<double>(before - after) / static_cast<double>(std::max<int64_t>(before, 1)), 0, 'f', 0)
                         .arg(params.value("importance").toString(), params.value("scope").toString(), recover ? ", recovered" : "");
     } catch (const std::invalid_argument& e) {
