@@ -86,8 +86,9 @@ std::vector<double> activationScores(const Graph& g, const ChannelGroup& group, 
     });
     const Shape sample = data::sampleShape(*o.data, o.prep);
     const int64_t n = std::min<int64_t>(o.samples, o.data->size());
-    for (int64_t b = 0; b < n; b += 32) {
-        const int64_t count = std::min<int64_t>(32, n - b);
+    const int64_t batch = calibrationBatch(g);
+    for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(g)); b += batch) {
+        const int64_t count = std::min<int64_t>(batch, n - b);
         Shape shape{count};
         shape.insert(shape.end(), sample.begin(), sample.end());
         Tensor x(DataType::Float32, shape);

@@ -73,12 +73,21 @@ struct RecoveryOptions {
     // Also refit every Conv / Gemm downstream of the first pruned layer, though its own channels are
     // unchanged: each then undoes the error its inputs carry from upstream.
     bool downstream = true;
+    // After the refits, re-estimate on the data the mean and variance of every BatchNormalization
+    // whose input no refitted layer produces (a refitted layer restores its original output, so the
+    // statistics after it stay).
+    bool batchNorm = true;
     const std::atomic<bool>* cancel = nullptr;
     std::function<void(double, const std::string&)> progress{};
 };
 
 // `pruned.graph` with every layer in `pruned.changedInputs` refitted (see above).
 Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& pruned, const RecoveryOptions& options);
+
+// `graph` with each BatchNormalization's mean and variance set to what its input has on the data
+// (population variance over batch and positions), in execution order, except those whose input is
+// produced by a node named in `keep`. Other parameters unchanged.
+Graph reestimateBatchNorm(const Graph& graph, const RecoveryOptions& options, const std::vector<std::string>& keep = {});
 
 struct UnstructuredOptions {
     double amount = 0.5;                  // fraction of weights zeroed, in [0, 1)
@@ -95,6 +104,11 @@ struct UnstructuredResult {
 // Magnitude pruning of Conv and Gemm weights: the smallest |w| of each layer (Layer) or of all layers
 // pooled (Global) set to 0. Shapes and MACs are unchanged.
 UnstructuredResult pruneMagnitude(const Graph& fp32, const UnstructuredOptions& options);
+
+// Inputs per run when feeding `graph` calibration data: its input's fixed batch size, else 32.
+int64_t calibrationBatch(const Graph& graph);
+// Whether that batch size is fixed (then only whole batches are fed; else the last one is shorter).
+bool fixedBatch(const Graph& graph);
 
 // Every exclude entry names a node or an op of `graph`, else std::invalid_argument naming it.
 void checkExclude(const Graph& graph, const std::vector<std::string>& exclude);

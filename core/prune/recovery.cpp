@@ -92,6 +92,22 @@ void accumulate(const Tensor& x, const Tensor& y, const Node& node, const std::v
     flush();
 }
 
+} // namespace
+
+bool fixedBatch(const Graph& graph)
+{
+    const std::vector<ValueInfo> in = graph.requiredInputs();
+    return !in.empty() && !in.front().shape.empty() && in.front().shape[0] > 0;
+}
+
+int64_t calibrationBatch(const Graph& graph)
+{
+    const std::vector<ValueInfo> in = graph.requiredInputs();
+    return !in.empty() && !in.front().shape.empty() && in.front().shape[0] > 0 ? in.front().shape[0] : 32;
+}
+
+namespace {
+
 bool recoverable(const Node& n)
 {
     if (n.opType == "Conv")
@@ -101,12 +117,51 @@ bool recoverable(const Node& n)
 
 } // namespace
 
+Graph reestimateBatchNorm(const Graph& graph, const RecoveryOptions& options, const std::vector<std::string>& keep)
+{
+    if (!options.data || options.data->size() == 0) throw std::invalid_argument("batch-norm re-estimation needs calibration data");
+    Graph current = graph;
+    const int64_t n = std::min<int64_t>(options.samples, options.data->size());
+    for (int idx : graph.topologicalOrder()) {
+        const Node node = current.nodes()[static_cast<size_t>(idx)];
+        if (node.opType != "BatchNormalization" || !node.hasInput(4) || !current.initializer(node.inputs[3]) || !current.initializer(node.inputs[4]))
+            continue;
+        const int producer = current.producerOf(node.inputs[0]);
+        if (producer >= 0 && std::find(keep.begin(), keep.end(), current.nodes()[static_cast<size_t>(producer)].name) != keep.end()) continue;
+        std::vector<double> sum, sumSq;
+        int64_t count = 0;
+        const int64_t batch = calibrationBatch(graph);
+        for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(graph)); b += batch) {
+            const Tensor x = capture(current, node.inputs[0], batchOf(options, b, std::min<int64_t>(batch, n - b)));
+            const int64_t c = x.dim(1), per = x.numel() / (x.dim(0) * c);
+            sum.resize(static_cast<size_t>(c), 0.0);
+            sumSq.resize(static_cast<size_t>(c), 0.0);
+            for (int64_t i = 0; i < x.numel(); ++i) {
+                const double v = x.data<float>()[i];
+                const size_t ch = static_cast<size_t>((i / per) % c);
+                sum[ch] += v;
+                sumSq[ch] += v * v;
+            }
+            count += x.dim(0) * per;
+        }
+        Tensor mean(DataType::Float32, {static_cast<int64_t>(sum.size())}), var(DataType::Float32, {static_cast<int64_t>(sum.size())});
+        for (size_t ch = 0; ch < sum.size(); ++ch) {
+            const double m = sum[ch] / static_cast<double>(count);
+            mean.data<float>()[ch] = static_cast<float>(m);
+            var.data<float>()[ch] = static_cast<float>(std::max(0.0, sumSq[ch] / static_cast<double>(count) - m * m));
+        }
+        current.setInitializer(node.inputs[3], std::move(mean));
+        current.setInitializer(node.inputs[4], std::move(var));
+    }
+    return current;
+}
+
 Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& pruned, const RecoveryOptions& options)
 {
     if (!options.data || options.data->size() == 0) throw std::invalid_argument("recovery needs calibration data");
     Graph current = pruned.graph;
     const int64_t n = std::min<int64_t>(options.samples, options.data->size());
-    const int64_t batch = 32;
+    const int64_t batch = calibrationBatch(original);
     std::vector<std::string> layers = pruned.changedInputs;
     if (options.downstream && !layers.empty()) {
         // Every recoverable layer from the first changed one on, in execution order.
@@ -118,6 +173,7 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
             if (after && recoverable(node)) layers.push_back(node.name);
         }
     }
+    std::vector<std::string> refitted;
     for (size_t layer = 0; layer < layers.size(); ++layer) {
         if (options.cancel && options.cancel->load()) throw std::runtime_error("cancelled");
         const std::string& name = layers[layer];
@@ -139,11 +195,11 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
         const int64_t d = ins + 1;
         Matrix ata = Matrix::Zero(d, d), aty = Matrix::Zero(d, static_cast<int64_t>(kept.size()));
         // Subsample positions so that the system has at most maxRows rows.
-        const Tensor probe = batchOf(options, 0, 1);
+        const Tensor probe = batchOf(options, 0, std::min(batch, n));
         const Tensor y1 = capture(original, node.outputs[0], probe);
         const int64_t perImage = conv ? y1.dim(2) * y1.dim(3) : 1;
         const int64_t step = std::max<int64_t>(1, (perImage * n + options.maxRows - 1) / options.maxRows);
-        for (int64_t b = 0; b < n; b += batch) {
+        for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(original)); b += batch) {
             const Tensor x = batchOf(options, b, std::min(batch, n - b));
             accumulate(capture(current, node.inputs[0], x), capture(original, node.outputs[0], x), node, kept, step, ata, aty);
         }
@@ -172,7 +228,9 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
             mutableNode.inputs[2] = biasName;
         }
         current.setInitializer(biasName, std::move(bias));
+        refitted.push_back(name);
     }
+    if (options.batchNorm) current = reestimateBatchNorm(current, options, refitted);
     if (options.progress) options.progress(1.0, "refitted");
     current.validate();
     return current;

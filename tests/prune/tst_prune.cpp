@@ -8,6 +8,7 @@
 #include "plugin/model_card.h"
 #include "prune/channel_groups.h"
 #include "prune/prune.h"
+#include "runtime/hand_built_graphs.h"
 #include "runtime/session.h"
 
 #include <QtTest>
@@ -38,6 +39,49 @@ std::vector<float> runOnce(const Graph& g, float fill = 0.1f)
 
 int64_t macsOf(const Graph& g) { return cost::analyzeModel(g).macs; }
 
+// conv -> BatchNormalization -> relu, twice, then a strided conv whose 6 x 4 x 4 output is flattened
+// into a Gemm: BN parameters follow their channels, the Gemm loses 16 columns per channel.
+Graph batchNormFlattenGraph()
+{
+    using namespace test_graphs;
+    std::mt19937 rng(5);
+    Graph g;
+    g.opsetImports[""] = 13;
+    g.addInput({"x", DataType::Float32, {1, 3, 8, 8}});
+    const auto positive = [&](Shape s) {
+        Tensor t = randomTensor(s, rng, 0.5f);
+        for (float& v : std::span<float>(t.data<float>(), static_cast<size_t>(t.numel()))) v = 0.5f + std::fabs(v);
+        return t;
+    };
+    g.setInitializer("w1", randomTensor({8, 3, 3, 3}, rng, 0.4f));
+    g.setInitializer("w2", randomTensor({8, 8, 3, 3}, rng, 0.3f));
+    g.setInitializer("w3", randomTensor({6, 8, 3, 3}, rng, 0.3f));
+    g.setInitializer("wf", randomTensor({5, 96}, rng, 0.3f));
+    g.setInitializer("bf", randomTensor({5}, rng, 0.1f));
+    for (const char* bn : {"bn1", "bn2"}) {
+        g.setInitializer(std::string(bn) + "_s", positive({8}));
+        g.setInitializer(std::string(bn) + "_b", randomTensor({8}, rng, 0.2f));
+        g.setInitializer(std::string(bn) + "_m", randomTensor({8}, rng, 0.2f));
+        g.setInitializer(std::string(bn) + "_v", positive({8}));
+    }
+    const std::map<std::string, Attribute> conv3 = {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}};
+    auto strided = conv3;
+    strided["strides"] = ints({2, 2});
+    g.addNode({.name = "conv1", .opType = "Conv", .inputs = {"x", "w1"}, .outputs = {"c1"}, .attributes = conv3});
+    g.addNode({.name = "bn1", .opType = "BatchNormalization", .inputs = {"c1", "bn1_s", "bn1_b", "bn1_m", "bn1_v"}, .outputs = {"n1"}});
+    g.addNode({.name = "relu1", .opType = "Relu", .inputs = {"n1"}, .outputs = {"r1"}});
+    g.addNode({.name = "conv2", .opType = "Conv", .inputs = {"r1", "w2"}, .outputs = {"c2"}, .attributes = conv3});
+    g.addNode({.name = "bn2", .opType = "BatchNormalization", .inputs = {"c2", "bn2_s", "bn2_b", "bn2_m", "bn2_v"}, .outputs = {"n2"}});
+    g.addNode({.name = "relu2", .opType = "Relu", .inputs = {"n2"}, .outputs = {"r2"}});
+    g.addNode({.name = "conv3", .opType = "Conv", .inputs = {"r2", "w3"}, .outputs = {"c3"}, .attributes = strided});
+    g.addNode({.name = "relu3", .opType = "Relu", .inputs = {"c3"}, .outputs = {"r3"}});
+    g.addNode({.name = "flat", .opType = "Flatten", .inputs = {"r3"}, .outputs = {"f"}});
+    g.addNode({.name = "fc", .opType = "Gemm", .inputs = {"f", "wf", "bf"}, .outputs = {"logits"}, .attributes = {{"transB", one(1)}}});
+    g.addOutput({"logits", DataType::Float32, {1, 5}});
+    g.validate();
+    return g;
+}
+
 } // namespace
 
 class Prune : public QObject {
@@ -48,6 +92,7 @@ private slots:
     void removedChannelsKeepShapesConsistent();
     void recoveryRecoversAccuracy();
     void thirtyPercentFewerMacsWithinOnePoint();
+    void batchNormAndFlattenFollowTheirChannels();
     void magnitudePruning();
     void errorsNameTheLayer();
 };
@@ -147,6 +192,63 @@ void Prune::thirtyPercentFewerMacsWithinOnePoint()
           100 * a0, 100 * a1);
     QVERIFY(fewer >= 0.30);
     QVERIFY2(a1 >= a0 - 0.010, qPrintable(QString("%1 -> %2").arg(a0).arg(a1)));
+}
+
+void Prune::batchNormAndFlattenFollowTheirChannels()
+{
+  try {
+    const Graph g = batchNormFlattenGraph();
+    int prunable = 0;
+    for (const auto& grp : prune::channelGroups(g)) prunable += grp.prunable;
+    QCOMPARE(prunable, 3);   // conv1 + bn1, conv2 + bn2, conv3 -> flatten -> fc
+    const prune::ChannelPruneResult r = prune::pruneChannels(g, {.amount = 0.5});
+    QCOMPARE(r.graph.initializer("bn1_m")->numel(), int64_t{4});
+    QCOMPARE(r.graph.initializer("bn2_v")->numel(), int64_t{4});
+    QCOMPARE(r.graph.initializer("w3")->shape(), (Shape{3, 4, 3, 3}));
+    QCOMPARE(r.graph.initializer("wf")->shape(), (Shape{5, 48}));   // 3 channels x 16 positions
+    // Recovery on random inputs brings the outputs back toward the original's.
+    std::mt19937 rng(9);
+    data::LabeledImages d;
+    d.images = test_graphs::randomTensor({256, 3, 8, 8}, rng, 1.0f);
+    d.labels.assign(256, 0);
+    d.classNames = {"a", "b", "c", "d", "e"};
+    const Graph recovered = prune::recoverLeastSquares(g, r, {.data = &d, .samples = 256});
+    double pruned = 0, fitted = 0;
+    const auto feeds = test_graphs::randomFeeds("x", {1, 3, 8, 8}, 20, 77);
+    rt::Session s0(g), s1(r.graph), s2(recovered);
+    for (const auto& f : feeds) {
+        const Tensor y0 = s0.run(f).at("logits"), y1 = s1.run(f).at("logits"), y2 = s2.run(f).at("logits");
+        for (int k = 0; k < 5; ++k) {
+            pruned += std::pow(y1.data<float>()[k] - y0.data<float>()[k], 2);
+            fitted += std::pow(y2.data<float>()[k] - y0.data<float>()[k], 2);
+        }
+    }
+    qInfo("batch norm + flatten graph, half the channels: squared output error %.4f pruned, %.4f recovered", pruned, fitted);
+    QVERIFY(fitted < 0.75 * pruned);
+
+    // Batch-norm statistics re-estimated: bn1's mean and variance become conv1's output statistics.
+    const Graph re = prune::reestimateBatchNorm(g, {.data = &d, .samples = 64});
+    double sum = 0, sumSq = 0;
+    int64_t count = 0;
+    rt::Session s(g);
+    s.setObserver([&](const Node& n, size_t, const Tensor& v) {
+        if (n.name != "conv1") return;
+        for (int64_t i = 0; i < 64; ++i) {   // channel 0 of the one image
+            sum += v.data<float>()[i];
+            sumSq += static_cast<double>(v.data<float>()[i]) * v.data<float>()[i];
+            ++count;
+        }
+    });
+    for (int64_t i = 0; i < 64; ++i) {
+        Tensor x(DataType::Float32, {1, 3, 8, 8});
+        std::copy(d.images.data<float>() + i * 192, d.images.data<float>() + (i + 1) * 192, x.data<float>());
+        s.run({{"x", x}});
+    }
+    const double mean = sum / static_cast<double>(count), var = sumSq / static_cast<double>(count) - mean * mean;
+    QVERIFY(std::fabs(re.initializer("bn1_m")->data<float>()[0] - mean) < 1e-4 * (1 + std::fabs(mean)));
+    QVERIFY(std::fabs(re.initializer("bn1_v")->data<float>()[0] - var) < 1e-3 * (1 + var));
+    QVERIFY(re.initializer("bn1_s")->sameContents(*g.initializer("bn1_s")));
+  } catch (const std::exception& e) { QFAIL(e.what()); }
 }
 
 void Prune::magnitudePruning()
