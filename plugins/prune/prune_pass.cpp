@@ -1,6 +1,7 @@
 #include "prune_pass.h"
 
 #include "plugin/parameter.h"
+#include "prune/channel_groups.h"
 #include "prune/prune.h"
 #include "runtime/qdq_lower.h"
 
@@ -27,6 +28,47 @@ prune::Importance importanceOf(const QString& s)
     return prune::Importance::L1;
 }
 
+// Each layer pruned alone by the amount, without recovery, scored on `data`: [{layer, accuracy}].
+QJsonObject sensitivityScan(const Graph& graph, const QVariantMap& params, plugin::PassContext& ctx, const data::LabeledImages& data)
+{
+    const bool channels = params.value("mode").toString() != "unstructured";
+    const double amount = params.value("amount").toDouble();
+    const int64_t limit = params.value("scan_samples").toLongLong();
+    const std::vector<std::string> userExclude = excludeList(params);
+    // The layers: prunable channel groups by their first producer, or every layer with weights.
+    std::vector<std::string> layers;
+    if (channels) {
+        for (const prune::ChannelGroup& g : prune::channelGroups(graph))
+            if (g.prunable) layers.push_back(g.name);
+    } else {
+        for (const Node& n : graph.nodes())
+            if ((n.opType == "Conv" || n.opType == "Gemm" || n.opType == "MatMul") && n.hasInput(1) && graph.initializer(n.inputs[1])) layers.push_back(n.name);
+    }
+    QJsonArray rows;
+    const double base = ctx.evaluate(graph, data, limit).accuracy;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        ctx.throwIfCancelled();
+        ctx.progress(static_cast<double>(i) / static_cast<double>(layers.size()), QString("sensitivity of %1").arg(QString::fromStdString(layers[i])));
+        if (std::find(userExclude.begin(), userExclude.end(), layers[i]) != userExclude.end()) continue;
+        std::vector<std::string> others = userExclude;
+        for (const std::string& l : layers)
+            if (l != layers[i]) others.push_back(l);
+        Graph alone;
+        try {
+            if (channels) alone = prune::pruneChannels(graph, {.importance = importanceOf(params.value("importance").toString()), .amount = amount,
+                                                              .scope = prune::Scope::Layer, .exclude = others, .data = ctx.calibration(),
+                                                              .prep = ctx.preprocessing()}).graph;
+            else alone = prune::pruneMagnitude(graph, {.amount = amount, .scope = prune::Scope::Layer, .exclude = others}).graph;
+        } catch (const std::invalid_argument& e) {
+            rows.append(QJsonObject{{"layer", QString::fromStdString(layers[i])}, {"error", e.what()}});
+            continue;
+        }
+        const double a = ctx.evaluate(alone, data, limit).accuracy;
+        rows.append(QJsonObject{{"layer", QString::fromStdString(layers[i])}, {"accuracy", a}, {"drop", base - a}});
+    }
+    return QJsonObject{{"amount", amount}, {"samples", static_cast<qint64>(std::min<int64_t>(limit, data.size()))}, {"accuracy", base}, {"layers", rows}};
+}
+
 } // namespace
 
 std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, const QVariantMap& params, plugin::PassContext& ctx)
@@ -39,6 +81,16 @@ std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, co
     const double amount = params.value("amount").toDouble();
     const prune::Scope scope = params.value("scope").toString() == "global" ? prune::Scope::Global : prune::Scope::Layer;
     plugin::Candidate out;
+    QJsonObject scan;
+    if (params.value("sensitivity_scan").toBool()) {
+        const data::LabeledImages* data = ctx.validation() ? ctx.validation() : ctx.calibration();
+        if (!data) throw plugin::PluginError("sensitivity_scan needs validation or calibration data in the recipe");
+        try {
+            scan = sensitivityScan(graph, params, ctx, *data);
+        } catch (const std::invalid_argument& e) {
+            throw plugin::PluginError(e.what());
+        }
+    }
     try {
         if (mode == "unstructured") {
             const prune::UnstructuredResult r = prune::pruneMagnitude(graph, {.amount = amount, .scope = scope, .exclude = excludeList(params)});
@@ -49,6 +101,7 @@ std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, co
             out.notes["sparsity"] = sparsity;
             out.notes["weights_zeroed"] = static_cast<qint64>(r.zeroed);
             out.notes["weights"] = static_cast<qint64>(r.weights);
+            if (!scan.isEmpty()) out.notes["sensitivity"] = scan;
             out.notes["saves"] = "storage only where the weights are stored sparse; the studio's targets and exports store them dense, "
                                  "so MACs, latency and energy are unchanged";
             return {out};
@@ -83,6 +136,7 @@ std::vector<plugin::Candidate> PrunePass::run(const plugin::Candidate& input, co
             after += l.after;
         }
         out.notes["channels"] = layers;
+        if (!scan.isEmpty()) out.notes["sensitivity"] = scan;
         out.notes["recovery"] = recover;
         out.label = QString("%1 % of channels removed (%2, %3%4)")
                         .arg(100.0 * static_cast<double>(before - after) / static_cast<double>(std::max<int64_t>(before, 1)), 0, 'f', 0)

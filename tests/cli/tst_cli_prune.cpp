@@ -8,6 +8,8 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 
+#include <cmath>
+
 namespace {
 QString recipe(const QString& name) { return qEnvironmentVariable("JOULE_SOURCE_DIR") + "/resources/recipes/" + name + ".json"; }
 } // namespace
@@ -52,6 +54,45 @@ private slots:
             QVERIFY(c["energy_uj"].toDouble() < quantized);
         }
         QVERIFY2(both >= 1, qPrintable(pareto.out));
+    }
+
+    // Unstructured magnitude pruning with its per-layer sensitivity scan: every layer scored alone,
+    // and the estimate shows what zeros save on the board when weights are stored dense: nothing.
+    void unstructuredWithSensitivityScan()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QJsonObject r{{"model", qEnvironmentVariable("JOULE_SOURCE_DIR") + "/resources/models/fmnist_resnet8.onnx"},
+                      {"datasets", QJsonObject{{"calibration", QJsonObject{{"spec", "fashion-mnist:train"}, {"limit", 300}}},
+                                               {"test", QJsonObject{{"spec", "fashion-mnist:test"}, {"limit", 500}}}}},
+                      {"target", "stm32l4r5"},
+                      {"steps", QJsonArray{QJsonObject{{"plugin", "prune"},
+                                                       {"params", QJsonObject{{"mode", "unstructured"}, {"amount", 0.6}, {"scope", "global"},
+                                                                              {"sensitivity_scan", true}, {"scan_samples", 300}}}}}}};
+        QFile f(dir.filePath("r.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(r).toJson());
+        f.close();
+        const CliResult run = runJoule({"optimize", f.fileName(), "--no-store", "--json"}, 600000);
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonArray cands = QJsonDocument::fromJson(run.out.toUtf8()).object()["candidates"].toArray();
+        QCOMPARE(cands.size(), 2);
+        const QJsonObject base = cands[0].toObject(), pruned = cands[1].toObject();
+        const QJsonObject scan = pruned["notes"]["sensitivity"].toObject();
+        const QJsonArray layers = scan["layers"].toArray();
+        QCOMPARE(layers.size(), 10);   // 9 convolutions and the classifier
+        double worst = 0;
+        for (const QJsonValue& l : layers) {
+            QVERIFY2(l["accuracy"].isDouble(), qPrintable(QJsonDocument(l.toObject()).toJson()));
+            worst = std::max(worst, l["drop"].toDouble());
+        }
+        qInfo("60 %% of weights zeroed, each layer alone: worst drop %.3f of %.3f; all layers together: %.3f", worst, scan["accuracy"].toDouble(),
+              pruned["accuracy"].toDouble());
+        QVERIFY(worst > 0.0);   // some layer is sensitive to losing 60 % of its weights
+        QVERIFY(std::fabs(pruned["notes"]["weights_zeroed"].toDouble() / pruned["notes"]["weights"].toDouble() - 0.6) < 1e-4);
+        QCOMPARE(pruned["macs"].toInteger(), base["macs"].toInteger());
+        QCOMPARE(pruned["energy_uj"].toDouble(), base["energy_uj"].toDouble());
+        QCOMPARE(pruned["flash_bytes"].toInteger(), base["flash_bytes"].toInteger());
     }
 
     void badParametersNameTheLayer()
