@@ -85,6 +85,12 @@ std::vector<ChannelGroup> channelGroups(const Graph& graph)
     std::map<std::string, std::vector<ChannelConsumer>> consumersOf;
     std::map<std::string, std::vector<int>> passOf;             // tensor -> depthwise / BN node on it
     std::map<std::string, std::pair<std::string, int64_t>> flattened;   // Flatten output -> (input, H*W)
+    struct ConcatLink {
+        std::string input, output;
+        int64_t offset;
+    };
+    std::vector<ConcatLink> concatLinks;
+    std::map<std::string, std::string> concatOutputs;   // Concat output -> "Concat 'name'"
     const auto space = [&](const std::string& v) { return !v.empty() && !isConst(v) && rankOf(v) >= 2; };
     const auto freeze = [&](const std::string& v, const std::string& why) { if (space(v) && !frozen.count(v)) frozen[v] = why; };
     const auto freezeNode = [&](const Node& n, const std::string& why) {
@@ -148,6 +154,20 @@ std::vector<ChannelGroup> channelGroups(const Graph& graph)
             if (auto f = flattened.find(n.inputs[0]); f != flattened.end()) consumersOf[f->second.first].push_back({idx, f->second.second});
             else consumersOf[n.inputs[0]].push_back({idx, 1});
             producerOf[n.outputs[0]] = idx;
+        } else if (op == "Concat") {
+            const int64_t axis = n.attrInt("axis", 1);
+            bool plain = axis == 1 || (axis < 0 && axis + rankOf(n.outputs[0]) == 1);
+            for (const std::string& v : n.inputs) plain = plain && space(v);
+            if (!plain) {
+                freezeNode(n, what + " (not along channels)");
+                continue;
+            }
+            int64_t offset = 0;
+            for (const std::string& v : n.inputs) {
+                concatLinks.push_back({v, n.outputs[0], offset});
+                offset += shapes.at(v)[1];
+            }
+            concatOutputs[n.outputs[0]] = what;
         } else if (kElementwise.count(op)) {
             bool plain = true;
             for (const std::string& v : n.inputs) plain = plain && space(v) && shapes.count(v) && shapes.at(v) == shapes.at(n.outputs[0]);
@@ -191,75 +211,110 @@ std::vector<ChannelGroup> channelGroups(const Graph& graph)
         if (auto p = passOf.find(v); p != passOf.end()) g.passThrough.insert(g.passThrough.end(), p->second.begin(), p->second.end());
         if (auto f = frozen.find(v); f != frozen.end() && g.frozenBy.empty()) g.frozenBy = f->second;
     }
+    for (const ConcatLink& l : concatLinks) {
+        const size_t from = groupOf.at(uf.find(l.input)), to = groupOf.at(uf.find(l.output));
+        groups[from].concatTargets.push_back({to, l.offset});
+    }
+    for (const auto& [out, what] : concatOutputs) groups[groupOf.at(uf.find(out))].concatOutput = true;
+    // A group is frozen when a Concat output group it feeds is (for any reason but being one),
+    // through any number of Concats.
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (ChannelGroup& g : groups)
+            for (const auto& [to, offset] : g.concatTargets)
+                if (!groups[to].frozenBy.empty() && g.frozenBy.empty()) {
+                    g.frozenBy = groups[to].frozenBy + " (through a Concat)";
+                    changed = true;
+                }
+    }
     for (ChannelGroup& g : groups) {
-        if (g.producers.empty() && g.frozenBy.empty()) g.frozenBy = "no Conv or Gemm produces these channels";
-        g.prunable = g.frozenBy.empty();
+        if (g.producers.empty() && g.frozenBy.empty() && !g.concatOutput) g.frozenBy = "no Conv or Gemm produces these channels";
+        g.prunable = g.frozenBy.empty() && !g.concatOutput;
         g.name = g.producers.empty() ? g.tensors.front() : graph.nodes()[static_cast<size_t>(g.producers.front())].name;
     }
     return groups;
 }
 
-Graph removeChannels(const Graph& graph, const ChannelGroup& group, const std::vector<int64_t>& keep)
+Graph removeChannels(const Graph& graph, const std::vector<ChannelGroup>& groups, const std::map<size_t, std::vector<int64_t>>& drop,
+                     std::map<size_t, std::vector<int64_t>>* kept)
 {
-    if (!group.prunable) throw std::invalid_argument("channels of '" + group.name + "' cannot be removed: " + group.frozenBy);
-    if (keep.empty()) throw std::invalid_argument("'" + group.name + "' would keep no channel");
-    for (size_t i = 0; i < keep.size(); ++i)
-        if (keep[i] < 0 || keep[i] >= group.channels || (i && keep[i] <= keep[i - 1]))
-            throw std::invalid_argument("kept channels of '" + group.name + "' must be sorted, unique and below " + std::to_string(group.channels));
+    // Dropped channels per group: the direct ones, then what they imply through Concats.
+    std::map<size_t, std::set<int64_t>> dropped;
+    for (const auto& [i, channels] : drop) {
+        const ChannelGroup& grp = groups.at(i);
+        if (!grp.prunable) throw std::invalid_argument("channels of '" + grp.name + "' cannot be removed: " + (grp.frozenBy.empty() ? "they are a Concat's" : grp.frozenBy));
+        for (int64_t c : channels) {
+            if (c < 0 || c >= grp.channels) throw std::invalid_argument("'" + grp.name + "' has no channel " + std::to_string(c));
+            dropped[i].insert(c);
+        }
+    }
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (const auto& [i, set] : std::map<size_t, std::set<int64_t>>(dropped))
+            for (const auto& [to, offset] : groups[i].concatTargets)
+                for (int64_t c : set) changed = dropped[to].insert(offset + c).second || changed;
+    }
     Graph g = graph;
-    const auto slice = [&](const std::string& name, int axis, int64_t block = 1) {
-        const Tensor* t = g.initializer(name);
-        if (!t) throw std::invalid_argument("'" + name + "' is not an initializer");
-        g.setInitializer(name, sliceAxis(*t, axis, keep, block));
-    };
-    for (int p : group.producers) {
-        const Node& n = g.nodes()[static_cast<size_t>(p)];
-        if (n.opType == "Conv") {
-            slice(n.inputs[1], 0);
-            if (n.hasInput(2)) slice(n.inputs[2], 0);
-        } else {   // Gemm: Y = A B' + C, B' = B or B^T
-            const bool transB = n.attrInt("transB", 0) != 0;
-            slice(n.inputs[1], transB ? 0 : 1);
-            if (n.hasInput(2)) {
-                const Tensor& c = *g.initializer(n.inputs[2]);
-                if (c.numel() != 1) slice(n.inputs[2], c.rank() - 1);
+    for (const auto& [i, set] : dropped) {
+        const ChannelGroup& group = groups[i];
+        std::vector<int64_t> keep;
+        for (int64_t c = 0; c < group.channels; ++c)
+            if (!set.count(c)) keep.push_back(c);
+        if (keep.empty()) throw std::invalid_argument("'" + group.name + "' would keep no channel");
+        if (set.empty()) continue;
+        if (kept) (*kept)[i] = keep;
+        const auto slice = [&](const std::string& name, int axis, int64_t block = 1) {
+            const Tensor* t = g.initializer(name);
+            if (!t) throw std::invalid_argument("'" + name + "' is not an initializer");
+            g.setInitializer(name, sliceAxis(*t, axis, keep, block));
+        };
+        for (int p : group.producers) {
+            const Node& n = g.nodes()[static_cast<size_t>(p)];
+            if (n.opType == "Conv") {
+                slice(n.inputs[1], 0);
+                if (n.hasInput(2)) slice(n.inputs[2], 0);
+            } else {   // Gemm: Y = A B' + C, B' = B or B^T
+                const bool transB = n.attrInt("transB", 0) != 0;
+                slice(n.inputs[1], transB ? 0 : 1);
+                if (n.hasInput(2)) {
+                    const Tensor& c = *g.initializer(n.inputs[2]);
+                    if (c.numel() != 1) slice(n.inputs[2], c.rank() - 1);
+                }
             }
         }
-    }
-    for (int p : group.passThrough) {
-        Node& n = g.nodes()[static_cast<size_t>(p)];
-        if (n.opType == "Conv") {   // depthwise
-            slice(n.inputs[1], 0);
-            if (n.hasInput(2)) slice(n.inputs[2], 0);
-            Attribute a;
-            a.kind = Attribute::Kind::Int;
-            a.i = static_cast<int64_t>(keep.size());
-            n.attributes["group"] = a;
-        } else {   // BatchNormalization
-            for (size_t i = 1; i < 5; ++i) slice(n.inputs[i], 0);
+        for (int p : group.passThrough) {
+            Node& n = g.nodes()[static_cast<size_t>(p)];
+            if (n.opType == "Conv") {   // depthwise
+                slice(n.inputs[1], 0);
+                if (n.hasInput(2)) slice(n.inputs[2], 0);
+                Attribute a;
+                a.kind = Attribute::Kind::Int;
+                a.i = static_cast<int64_t>(keep.size());
+                n.attributes["group"] = a;
+            } else {   // BatchNormalization
+                for (size_t k = 1; k < 5; ++k) slice(n.inputs[k], 0);
+            }
         }
-    }
-    for (const ChannelConsumer& c : group.consumers) {
-        const Node& n = g.nodes()[static_cast<size_t>(c.node)];
-        if (n.opType == "Conv") slice(n.inputs[1], 1);
-        else slice(n.inputs[1], n.attrInt("transB", 0) != 0 ? 1 : 0, c.columns);
-    }
-    // Shapes the graph records for these tensors (and flattened copies) no longer hold.
-    for (const std::string& v : group.tensors)
-        if (const ValueInfo* vi = g.valueInfo(v); vi && vi->shape.size() >= 2) {
-            ValueInfo copy = *vi;
-            copy.shape[1] = static_cast<int64_t>(keep.size());
-            g.setValueInfo(copy);
+        for (const ChannelConsumer& c : group.consumers) {
+            const Node& n = g.nodes()[static_cast<size_t>(c.node)];
+            if (n.opType == "Conv") slice(n.inputs[1], 1);
+            else slice(n.inputs[1], n.attrInt("transB", 0) != 0 ? 1 : 0, c.columns);
         }
-    std::set<std::string> consumerInputs;
-    for (const ChannelConsumer& c : group.consumers)
-        if (c.columns > 1) consumerInputs.insert(g.nodes()[static_cast<size_t>(c.node)].inputs[0]);
-    for (const std::string& v : consumerInputs)
-        if (const ValueInfo* vi = g.valueInfo(v); vi && vi->shape.size() == 2) {
-            ValueInfo copy = *vi;
-            copy.shape[1] = -1;
-            g.setValueInfo(copy);
-        }
+        // Shapes the graph records for these tensors (and flattened copies) no longer hold.
+        for (const std::string& v : group.tensors)
+            if (const ValueInfo* vi = g.valueInfo(v); vi && vi->shape.size() >= 2) {
+                ValueInfo copy = *vi;
+                copy.shape[1] = static_cast<int64_t>(keep.size());
+                g.setValueInfo(copy);
+            }
+        for (const ChannelConsumer& c : group.consumers)
+            if (c.columns > 1)
+                if (const ValueInfo* vi = g.valueInfo(g.nodes()[static_cast<size_t>(c.node)].inputs[0]); vi && vi->shape.size() == 2) {
+                    ValueInfo copy = *vi;
+                    copy.shape[1] = -1;
+                    g.setValueInfo(copy);
+                }
+    }
     return g;
 }
 

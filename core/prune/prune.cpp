@@ -210,18 +210,21 @@ ChannelPruneResult pruneChannels(const Graph& fp32, const ChannelPruneOptions& o
     }
 
     ChannelPruneResult r;
-    r.graph = fp32;
-    std::set<std::string> changed;
+    std::map<size_t, std::vector<int64_t>> drops, kept;
     for (size_t i = 0; i < chosen.size(); ++i) {
-        std::vector<int64_t> keep;
+        std::vector<int64_t> gone;
         for (int64_t c = 0; c < chosen[i]->channels; ++c)
-            if (!drop[i][static_cast<size_t>(c)]) keep.push_back(c);
-        r.layers.push_back({chosen[i]->name, chosen[i]->channels, static_cast<int64_t>(keep.size())});
-        if (static_cast<int64_t>(keep.size()) == chosen[i]->channels) continue;
-        r.graph = removeChannels(r.graph, *chosen[i], keep);
-        for (int p : chosen[i]->producers) r.keptOutputs[fp32.nodes()[static_cast<size_t>(p)].name] = keep;
-        for (int p : chosen[i]->passThrough) r.keptOutputs[fp32.nodes()[static_cast<size_t>(p)].name] = keep;
-        for (const ChannelConsumer& c : chosen[i]->consumers) changed.insert(fp32.nodes()[static_cast<size_t>(c.node)].name);
+            if (drop[i][static_cast<size_t>(c)]) gone.push_back(c);
+        r.layers.push_back({chosen[i]->name, chosen[i]->channels, chosen[i]->channels - static_cast<int64_t>(gone.size())});
+        if (!gone.empty()) drops[static_cast<size_t>(chosen[i] - groups.data())] = gone;
+    }
+    r.graph = removeChannels(fp32, groups, drops, &kept);
+    std::set<std::string> changed;
+    for (const auto& [gi, keep] : kept) {
+        const ChannelGroup& grp = groups[gi];
+        for (int p : grp.producers) r.keptOutputs[fp32.nodes()[static_cast<size_t>(p)].name] = keep;
+        for (int p : grp.passThrough) r.keptOutputs[fp32.nodes()[static_cast<size_t>(p)].name] = keep;
+        for (const ChannelConsumer& c : grp.consumers) changed.insert(fp32.nodes()[static_cast<size_t>(c.node)].name);
     }
     for (int idx : fp32.topologicalOrder())
         if (changed.count(fp32.nodes()[static_cast<size_t>(idx)].name)) r.changedInputs.push_back(fp32.nodes()[static_cast<size_t>(idx)].name);

@@ -14,6 +14,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <set>
 
 using namespace joule;
 
@@ -82,6 +83,62 @@ Graph batchNormFlattenGraph()
     return g;
 }
 
+// Two branches concatenated, their concatenation convolved and concatenated again with the first
+// branch: channels removed from a branch must leave the concatenations' consumers consistent.
+Graph concatGraph()
+{
+    using namespace test_graphs;
+    std::mt19937 rng(21);
+    Graph g;
+    g.opsetImports[""] = 13;
+    g.addInput({"x", DataType::Float32, {1, 3, 8, 8}});
+    g.setInitializer("wa", randomTensor({4, 3, 3, 3}, rng, 0.4f));
+    g.setInitializer("ba", randomTensor({4}, rng, 0.1f));
+    g.setInitializer("wb", randomTensor({6, 3, 1, 1}, rng, 0.4f));
+    g.setInitializer("bb", randomTensor({6}, rng, 0.1f));
+    g.setInitializer("wc", randomTensor({8, 10, 3, 3}, rng, 0.3f));
+    g.setInitializer("bc", randomTensor({8}, rng, 0.1f));
+    g.setInitializer("wd", randomTensor({5, 12, 1, 1}, rng, 0.3f));
+    const std::map<std::string, Attribute> conv3 = {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}};
+    g.addNode({.name = "conv_a", .opType = "Conv", .inputs = {"x", "wa", "ba"}, .outputs = {"ca"}, .attributes = conv3});
+    g.addNode({.name = "relu_a", .opType = "Relu", .inputs = {"ca"}, .outputs = {"ra"}});
+    g.addNode({.name = "conv_b", .opType = "Conv", .inputs = {"x", "wb", "bb"}, .outputs = {"cb"}, .attributes = {{"kernel_shape", ints({1, 1})}}});
+    g.addNode({.name = "relu_b", .opType = "Relu", .inputs = {"cb"}, .outputs = {"rb"}});
+    g.addNode({.name = "cat1", .opType = "Concat", .inputs = {"ra", "rb"}, .outputs = {"k1"}, .attributes = {{"axis", one(1)}}});
+    g.addNode({.name = "conv_c", .opType = "Conv", .inputs = {"k1", "wc", "bc"}, .outputs = {"cc"}, .attributes = conv3});
+    g.addNode({.name = "relu_c", .opType = "Relu", .inputs = {"cc"}, .outputs = {"rc"}});
+    g.addNode({.name = "cat2", .opType = "Concat", .inputs = {"rc", "ra"}, .outputs = {"k2"}, .attributes = {{"axis", one(1)}}});
+    g.addNode({.name = "conv_d", .opType = "Conv", .inputs = {"k2", "wd"}, .outputs = {"cd"}, .attributes = {{"kernel_shape", ints({1, 1})}}});
+    g.addNode({.name = "gap", .opType = "GlobalAveragePool", .inputs = {"cd"}, .outputs = {"m"}});
+    g.addNode({.name = "flat", .opType = "Flatten", .inputs = {"m"}, .outputs = {"logits"}});
+    g.addOutput({"logits", DataType::Float32, {1, 5}});
+    g.validate();
+    return g;
+}
+
+// The original with the removed channels' filters and biases set to zero: a removed channel is then
+// 0 after its Relu, so this graph computes what the pruned one does (the test of the slicing).
+Graph zeroedLike(const Graph& original, const prune::ChannelPruneResult& r)
+{
+    Graph z = original;
+    for (const auto& [node, keep] : r.keptOutputs) {
+        for (const Node& n : z.nodes()) {
+            if (n.name != node) continue;
+            const std::set<int64_t> kept(keep.begin(), keep.end());
+            for (size_t i : {size_t{1}, size_t{2}}) {
+                if (!n.hasInput(i) || !z.initializer(n.inputs[i])) continue;
+                Tensor t = z.initializer(n.inputs[i])->clone();
+                const int64_t rows = t.dim(0), len = t.numel() / rows;
+                if (n.opType == "Gemm" && n.attrInt("transB", 0) == 0 && i == 1) continue;   // not used by these graphs
+                for (int64_t c = 0; c < rows; ++c)
+                    if (!kept.count(c)) std::fill(t.data<float>() + c * len, t.data<float>() + (c + 1) * len, 0.0f);
+                z.setInitializer(n.inputs[i], std::move(t));
+            }
+        }
+    }
+    return z;
+}
+
 } // namespace
 
 class Prune : public QObject {
@@ -93,6 +150,8 @@ private slots:
     void recoveryRecoversAccuracy();
     void thirtyPercentFewerMacsWithinOnePoint();
     void batchNormAndFlattenFollowTheirChannels();
+    void removalEqualsZeroedChannels_data();
+    void removalEqualsZeroedChannels();
     void magnitudePruning();
     void errorsNameTheLayer();
 };
@@ -249,6 +308,49 @@ void Prune::batchNormAndFlattenFollowTheirChannels()
     QVERIFY(std::fabs(re.initializer("bn1_v")->data<float>()[0] - var) < 1e-3 * (1 + var));
     QVERIFY(re.initializer("bn1_s")->sameContents(*g.initializer("bn1_s")));
   } catch (const std::exception& e) { QFAIL(e.what()); }
+}
+
+void Prune::removalEqualsZeroedChannels_data()
+{
+    QTest::addColumn<int>("graph");
+    QTest::newRow("concatenations (two branches, a branch used twice)") << 0;
+    QTest::newRow("fmnist_resnet8 (residual additions)") << 1;
+}
+
+void Prune::removalEqualsZeroedChannels()
+{
+    QFETCH(int, graph);
+    const Graph g = graph == 0 ? concatGraph() : load(source("resources/models/fmnist_resnet8.onnx"));
+    if (graph == 0) {
+        int prunable = 0, concatOutputs = 0;
+        for (const auto& grp : prune::channelGroups(g)) {
+            prunable += grp.prunable;
+            concatOutputs += grp.concatOutput;
+        }
+        QCOMPARE(prunable, 3);        // conv_a, conv_b, conv_c
+        QCOMPARE(concatOutputs, 2);   // cat1, cat2: pruned through their inputs only
+    }
+    const prune::ChannelPruneResult r = prune::pruneChannels(g, {.amount = 0.5});
+    if (graph == 0) {
+        QCOMPARE(r.graph.initializer("wc")->shape(), (Shape{4, 5, 3, 3}));   // cat1 = 2 of conv_a + 3 of conv_b
+        QCOMPARE(r.graph.initializer("wd")->shape(), (Shape{5, 6, 1, 1}));   // cat2 = 4 of conv_c + 2 of conv_a
+    }
+    const Graph zeroed = zeroedLike(g, r);
+    rt::Session a(r.graph), b(zeroed);
+    const std::string in = g.requiredInputs().front().name;
+    const Shape shape = graph == 0 ? Shape{1, 3, 8, 8} : Shape{1, 1, 28, 28};
+    double worst = 0, scale = 0;
+    for (const auto& f : test_graphs::randomFeeds(in, shape, 10, 5)) {
+        const Tensor ya = a.run(f).begin()->second, yb = b.run(f).begin()->second;
+        QCOMPARE(ya.numel(), yb.numel());
+        for (int64_t i = 0; i < ya.numel(); ++i) {
+            worst = std::max(worst, static_cast<double>(std::fabs(ya.data<float>()[i] - yb.data<float>()[i])));
+            scale = std::max(scale, static_cast<double>(std::fabs(yb.data<float>()[i])));
+        }
+    }
+    qInfo("pruned vs zeroed channels: worst difference %.3g of %.3g", worst, scale);
+    QVERIFY(scale > 0);
+    QVERIFY(worst <= 1e-5 * scale);
 }
 
 void Prune::magnitudePruning()
