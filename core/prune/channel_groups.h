@@ -4,13 +4,13 @@
 //
 //   std::vector<ChannelGroup> groups = channelGroups(graph);
 //   for (const ChannelGroup& g : groups) if (g.prunable) ... g.channels, g.producers ...
-//   Graph smaller = removeChannels(graph, groups[i], keep);   // keep: sorted channel indices
+//   Graph smaller = removeChannels(graph, groups, {{i, {0, 5}}});   // drop channels 0 and 5 of groups[i]
 //
 // Every tensor of rank >= 2 has a channel space (axis 1). Ops that keep channels one to one tie
 // their input's and output's spaces into one group: Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
-// HardSwish, Identity, Dropout, BatchNormalization (its per-channel parameters are sliced), MaxPool,
+// HardSwish, Tanh, Elu, Selu, Identity, Dropout, BatchNormalization (its per-channel parameters are sliced), MaxPool,
 // AveragePool, GlobalAveragePool and GlobalMaxPool, Flatten of a [N, C, 1, 1] tensor, a depthwise
-// Conv (group = C_in = C_out: its filters, bias and group follow), and Add / Sub / Mul / Max / Min of
+// Conv (group = C_in = C_out: its filters, bias and group follow), and Add / Sub / Mul / Max / Min / Sum of
 // same-shape tensors (a residual addition couples every branch). A Conv with group 1 or a Gemm with
 // a constant B *produces* a new space (its filters or rows can be removed) and *consumes* its input's
 // space (the matching input columns are removed); a Gemm fed by Flatten of [N, C, H, W] consumes

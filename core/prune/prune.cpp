@@ -68,12 +68,28 @@ std::vector<double> scores(const std::vector<std::vector<float>>& rows, Importan
     return s;
 }
 
-// E[x_c^2] * ||W_consumer[:, c]||^2 summed over the group's consumers, per channel c.
-std::vector<double> activationScores(const Graph& g, const ChannelGroup& group, const ChannelPruneOptions& o)
+// A consumer that reads a group's channels: directly (offset 0), or through Concats (the channel's
+// index in the tensor it reads is offset + c, of `channels`).
+struct Reader {
+    ChannelConsumer consumer;
+    int64_t offset = 0, channels = 0;
+};
+
+void collectReaders(const std::vector<ChannelGroup>& groups, size_t index, int64_t offset, std::vector<Reader>& out)
 {
+    for (const ChannelConsumer& c : groups[index].consumers) out.push_back({c, offset, groups[index].channels});
+    for (const auto& [to, off] : groups[index].concatTargets) collectReaders(groups, to, offset + off, out);
+}
+
+// E[x_c^2] * ||W_consumer[:, c]||^2 summed over the group's consumers (through Concats too), per channel c.
+std::vector<double> activationScores(const Graph& g, const std::vector<ChannelGroup>& groups, size_t index, const ChannelPruneOptions& o)
+{
+    const ChannelGroup& group = groups[index];
     std::vector<double> s(static_cast<size_t>(group.channels), 0.0);
+    std::vector<Reader> readers;
+    collectReaders(groups, index, 0, readers);
     std::set<std::string> inputs;
-    for (const ChannelConsumer& c : group.consumers) inputs.insert(g.nodes()[static_cast<size_t>(c.node)].inputs[0]);
+    for (const Reader& r : readers) inputs.insert(g.nodes()[static_cast<size_t>(r.consumer.node)].inputs[0]);
     std::map<std::string, std::vector<double>> meanSquare;   // consumer input -> per flattened column
     rt::Session session(g);
     session.setObserver([&](const Node& n, size_t out, const Tensor& v) {
@@ -95,14 +111,16 @@ std::vector<double> activationScores(const Graph& g, const ChannelGroup& group, 
         data::fillBatch(*o.data, o.prep, b, count, x.data<float>());
         session.run({{g.requiredInputs().front().name, x}});
     }
-    for (const ChannelConsumer& c : group.consumers) {
+    for (const Reader& reader : readers) {
+        const ChannelConsumer& c = reader.consumer;
         const Node& node = g.nodes()[static_cast<size_t>(c.node)];
         const auto it = meanSquare.find(node.inputs[0]);
         if (it == meanSquare.end()) continue;
         const std::vector<double>& ms = it->second;   // [C * spatial] (conv input) or [C * columns] (flattened)
         const Tensor& w = *g.initializer(node.inputs[1]);
-        const int64_t perChannel = static_cast<int64_t>(ms.size()) / group.channels;
-        for (int64_t ch = 0; ch < group.channels; ++ch) {
+        const int64_t perChannel = static_cast<int64_t>(ms.size()) / reader.channels;
+        for (int64_t own = 0; own < group.channels; ++own) {
+            const int64_t ch = reader.offset + own;   // in the tensor the consumer reads
             double energy = 0;
             for (int64_t k = 0; k < perChannel; ++k) energy += ms[static_cast<size_t>(ch * perChannel + k)];
             double norm = 0;
@@ -117,7 +135,7 @@ std::vector<double> activationScores(const Graph& g, const ChannelGroup& group, 
                     for (int64_t j = 0; j < (transB ? rows : cols); ++j)
                         norm += std::pow(transB ? w.data<float>()[j * cols + k] : w.data<float>()[k * cols + j], 2);
             }
-            s[static_cast<size_t>(ch)] += energy * norm;
+            s[static_cast<size_t>(own)] += energy * norm;
         }
     }
     const double mx = s.empty() ? 0.0 : *std::max_element(s.begin(), s.end());
@@ -166,7 +184,7 @@ ChannelPruneResult pruneChannels(const Graph& fp32, const ChannelPruneOptions& o
         score[i].assign(static_cast<size_t>(chosen[i]->channels), 0.0);
         if (options.importance == Importance::Activation) {
             if (!options.data) throw std::invalid_argument("activation importance needs calibration data");
-            score[i] = activationScores(fp32, *chosen[i], options);
+            score[i] = activationScores(fp32, groups, static_cast<size_t>(chosen[i] - groups.data()), options);
             continue;
         }
         for (int p : chosen[i]->producers) {
@@ -206,7 +224,9 @@ ChannelPruneResult pruneChannels(const Graph& fp32, const ChannelPruneOptions& o
             --left[i];
             --want;
         }
-        if (want > 0) throw std::invalid_argument("amount " + amountText(options.amount) + " would remove every channel of some layer");
+        if (want > 0)
+            throw std::invalid_argument("amount " + amountText(options.amount) + " asks for more channels than the layers have: every layer (" +
+                                        chosen.front()->name + " and the others) would be down to one channel");
     }
 
     ChannelPruneResult r;

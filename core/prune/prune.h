@@ -55,7 +55,7 @@ struct PrunedLayer {
 
 struct ChannelPruneResult {
     Graph graph;
-    std::vector<PrunedLayer> layers;      // every prunable group, pruned or not (after == before)
+    std::vector<PrunedLayer> layers;      // every group the amount applied to (prunable, not excluded), pruned or not
     // Per node that lost channels (producers, pass-through ops, consumers): which output channels
     // (for producers) it kept, and whether its inputs lost channels.
     std::map<std::string, std::vector<int64_t>> keptOutputs;

@@ -43,8 +43,10 @@ Tensor batchOf(const RecoveryOptions& o, int64_t begin, int64_t count)
 }
 
 // Rows [x_patch, 1] and targets y[kept] of one batch, every `step`-th output position.
-void accumulate(const Tensor& x, const Tensor& y, const Node& node, const std::vector<int64_t>& kept, int64_t step, Matrix& ata, Matrix& aty)
+int64_t accumulate(const Tensor& x, const Tensor& y, const Node& node, const Shape& weights, const std::vector<int64_t>& kept, int64_t step,
+                   Matrix& ata, Matrix& aty)
 {
+    int64_t total = 0;
     const bool conv = node.opType == "Conv";
     const int64_t batch = x.dim(0), d = ata.rows(), k = static_cast<int64_t>(kept.size());
     std::vector<double> row(static_cast<size_t>(d));
@@ -52,6 +54,7 @@ void accumulate(const Tensor& x, const Tensor& y, const Node& node, const std::v
     int64_t filled = 0, position = 0;
     const auto flush = [&] {
         if (!filled) return;
+        total += filled;
         ata.noalias() += rows.topRows(filled).transpose() * rows.topRows(filled);
         aty.noalias() += rows.topRows(filled).transpose() * targets.topRows(filled);
         filled = 0;
@@ -65,10 +68,10 @@ void accumulate(const Tensor& x, const Tensor& y, const Node& node, const std::v
             if (++filled == rows.rows()) flush();
         }
         flush();
-        return;
+        return total;
     }
     Geometry g;
-    const std::vector<int64_t> ks = node.attrInts("kernel_shape", {}), st = node.attrInts("strides", {1, 1}), pads = node.attrInts("pads", {0, 0, 0, 0}),
+    const std::vector<int64_t> ks = node.attrInts("kernel_shape", {weights[2], weights[3]}), st = node.attrInts("strides", {1, 1}), pads = node.attrInts("pads", {0, 0, 0, 0}),
                                dl = node.attrInts("dilations", {1, 1});
     g.kh = ks.at(0), g.kw = ks.at(1), g.sh = st[0], g.sw = st[1], g.ph = pads[0], g.pw = pads[1], g.dh = dl[0], g.dw = dl[1];
     const int64_t cin = x.dim(1), h = x.dim(2), w = x.dim(3), cout = y.dim(1), oh = y.dim(2), ow = y.dim(3);
@@ -90,6 +93,7 @@ void accumulate(const Tensor& x, const Tensor& y, const Node& node, const std::v
                 if (++filled == rows.rows()) flush();
             }
     flush();
+    return total;
 }
 
 } // namespace
@@ -111,7 +115,7 @@ namespace {
 bool recoverable(const Node& n)
 {
     if (n.opType == "Conv")
-        return n.attrInt("group", 1) == 1 && n.attrString("auto_pad", "NOTSET") == "NOTSET" && n.attrInts("kernel_shape", {}).size() == 2;
+        return n.attrInt("group", 1) == 1 && n.attrString("auto_pad", "NOTSET") == "NOTSET" && n.attrInts("kernel_shape", {1, 1}).size() == 2;
     return n.opType == "Gemm" && n.attrInt("transA", 0) == 0 && n.attrFloat("alpha", 1.0f) == 1.0f && n.attrFloat("beta", 1.0f) == 1.0f;
 }
 
@@ -195,14 +199,20 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
         const int64_t d = ins + 1;
         Matrix ata = Matrix::Zero(d, d), aty = Matrix::Zero(d, static_cast<int64_t>(kept.size()));
         // Subsample positions so that the system has at most maxRows rows.
+        if (fixedBatch(original) && n < batch)
+            throw std::invalid_argument("recovery needs at least one batch of " + std::to_string(batch) + " images (the model's fixed batch size), got " + std::to_string(n));
         const Tensor probe = batchOf(options, 0, std::min(batch, n));
         const Tensor y1 = capture(original, node.outputs[0], probe);
         const int64_t perImage = conv ? y1.dim(2) * y1.dim(3) : 1;
         const int64_t step = std::max<int64_t>(1, (perImage * n + options.maxRows - 1) / options.maxRows);
+        int64_t rowsSeen = 0;
         for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(original)); b += batch) {
             const Tensor x = batchOf(options, b, std::min(batch, n - b));
-            accumulate(capture(current, node.inputs[0], x), capture(original, node.outputs[0], x), node, kept, step, ata, aty);
+            rowsSeen += accumulate(capture(current, node.inputs[0], x), capture(original, node.outputs[0], x), node, w.shape(), kept, step, ata, aty);
         }
+        if (rowsSeen < d)
+            throw std::invalid_argument("recovery of '" + name + "' needs at least " + std::to_string(d) + " rows, got " + std::to_string(rowsSeen) +
+                                        " from " + std::to_string(n) + " images (raise the recovery samples)");
         const double lambda = options.ridge * std::max(ata.diagonal().mean(), 1e-12);
         ata.diagonal().array() += lambda;
         const Matrix solution = ata.ldlt().solve(aty);   // d x kept
@@ -230,7 +240,18 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
         current.setInitializer(biasName, std::move(bias));
         refitted.push_back(name);
     }
-    if (options.batchNorm) current = reestimateBatchNorm(current, options, refitted);
+    if (options.batchNorm && !pruned.changedInputs.empty()) {
+        // Only a BatchNormalization that pruning can have changed the input of: after the first
+        // changed layer, and not fed by a layer the refit restored. The others keep their statistics.
+        std::vector<std::string> keep = refitted;
+        bool after = false;
+        for (int idx : current.topologicalOrder()) {
+            const Node& node = current.nodes()[static_cast<size_t>(idx)];
+            after = after || node.name == pruned.changedInputs.front();
+            if (!after) keep.push_back(node.name);
+        }
+        current = reestimateBatchNorm(current, options, keep);
+    }
     if (options.progress) options.progress(1.0, "refitted");
     current.validate();
     return current;

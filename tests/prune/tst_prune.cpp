@@ -330,8 +330,20 @@ void Prune::removalEqualsZeroedChannels()
         QCOMPARE(prunable, 3);        // conv_a, conv_b, conv_c
         QCOMPARE(concatOutputs, 2);   // cat1, cat2: pruned through their inputs only
     }
-    const prune::ChannelPruneResult r = prune::pruneChannels(g, {.amount = 0.5});
+    prune::ChannelPruneResult r = prune::pruneChannels(g, {.amount = 0.5});
     if (graph == 0) {
+        // Activation importance sees conv_b's channels through the Concat that is their only reader:
+        // some score above zero, so the ranking is not the index order.
+        std::mt19937 rng(3);
+        data::LabeledImages d;
+        d.images = test_graphs::randomTensor({64, 3, 8, 8}, rng, 1.0f);
+        d.labels.assign(64, 0);
+        d.classNames = {"a", "b", "c", "d", "e"};
+        const prune::ChannelPruneResult act =
+            prune::pruneChannels(g, {.importance = prune::Importance::Activation, .amount = 0.5, .scope = prune::Scope::Layer, .exclude = {}, .data = &d});
+        QCOMPARE(act.keptOutputs.at("conv_b").size(), size_t{3});
+        QVERIFY2(act.keptOutputs.at("conv_b") != (std::vector<int64_t>{3, 4, 5}), "conv_b's channels were ranked by index alone");
+        r = act;
         QCOMPARE(r.graph.initializer("wc")->shape(), (Shape{4, 5, 3, 3}));   // cat1 = 2 of conv_a + 3 of conv_b
         QCOMPARE(r.graph.initializer("wd")->shape(), (Shape{5, 6, 1, 1}));   // cat2 = 4 of conv_c + 2 of conv_a
     }
