@@ -2,8 +2,9 @@
 # The main job, for `make demo`: what each reference model is, how accurate it is on the real
 # Fashion-MNIST test set, measured by our own engine, and what int8 quantization does to ResNet-8
 # (accuracy, estimated latency and energy on a board, measured speed here), and what adaptive inference
-# (a big/little cascade, early exits) saves per input, a sweep recorded in the experiment store, and the
-# int8 cascade exported as C for a Cortex-M4 and run there under QEMU.
+# (a big/little cascade, early exits) saves per input, what channel pruning saves (alone and with int8), a
+# sweep recorded in the experiment store, and the int8 cascade exported as C for a Cortex-M4 and run there
+# under QEMU.
 # Every optimize run is recorded in the demo project, BUILD/demo/joule.db; at the end the studio opens
 # on it (or, without a display, its views are rendered to BUILD/demo/screenshots/).
 set -euo pipefail
@@ -57,6 +58,14 @@ echo
 echo "== Adaptive inference: each input pays only for the stages it needs (thresholds tuned on the held-out"
 echo "   train [50000, 60000), reported on the 10,000 test images; energy estimated on the recipe's target)"
 for r in fmnist_cascade fmnist_cascade_int8 fmnist_early_exit; do
+  echo "-- $r"
+  "$joule" optimize "$here/resources/recipes/$r.json" --store "$project" 2>/dev/null
+done
+
+echo
+echo "== Pruning that removes work: 20 % of ResNet-8's channels removed (residual branches together) and refitted"
+echo "   by least squares without retraining, alone and then quantized to int8 (energy estimated on the recipe's target)"
+for r in fmnist_resnet8_prune fmnist_resnet8_prune_int8; do
   echo "-- $r"
   "$joule" optimize "$here/resources/recipes/$r.json" --store "$project" 2>/dev/null
 done
