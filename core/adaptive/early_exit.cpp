@@ -84,15 +84,6 @@ Tensor gatherRows(const Tensor& t, const std::vector<int64_t>& rows)
     return out;
 }
 
-Tensor imageBatch(const data::LabeledImages& data, const data::Preprocessing& prep, int64_t begin, int64_t count)
-{
-    Shape shape{count};
-    const Shape sample = data::sampleShape(data, prep);
-    shape.insert(shape.end(), sample.begin(), sample.end());
-    Tensor x(DataType::Float32, shape);
-    data::fillBatch(data, prep, begin, count, x.data<float>());
-    return x;
-}
 
 StageScore scoreOf(const float* logits, int64_t classes, int64_t label, std::vector<float>& prob)
 {
@@ -230,7 +221,7 @@ std::vector<Features> captureFeatures(const Graph& graph, const std::vector<std:
     });
     for (; begin < total; begin += kBatch) {
         if (cancel && cancel->load()) throw eval::Cancelled();
-        session.run({{input, imageBatch(data, prep, begin, std::min(kBatch, total - begin))}});
+        session.run({{input, data::imageBatch(data, prep, begin, std::min(kBatch, total - begin))}});
     }
     return out;
 }
@@ -378,7 +369,7 @@ StageOutputs scoreChain(const std::vector<Graph>& segments, const std::vector<st
     forEachBatch(segments, total, std::max<int64_t>(options.batchSize, 1), options.workers, options.cancel,
                  [&](int64_t begin, int64_t count, std::vector<std::unique_ptr<rt::Session>>& sessions) {
                      std::vector<float> prob;
-                     Tensor x = imageBatch(data, prep, begin, count);
+                     Tensor x = data::imageBatch(data, prep, begin, count);
                      for (size_t s = 0; s < segments.size(); ++s) {
                          auto y = runOne(*sessions[s], chain.inputName(s), x);
                          const Tensor& logits = y.at(chain.logitsName(s));
@@ -412,7 +403,7 @@ ChainRun runChain(const Policy& policy, const std::vector<Graph>& segments, cons
                      std::vector<float> prob;
                      std::vector<int64_t> open(static_cast<size_t>(count));   // batch rows still unanswered
                      for (int64_t i = 0; i < count; ++i) open[static_cast<size_t>(i)] = i;
-                     Tensor x = imageBatch(data, prep, begin, count);
+                     Tensor x = data::imageBatch(data, prep, begin, count);
                      for (size_t s = 0; s < segments.size() && !open.empty(); ++s) {
                          executed[s].fetch_add(static_cast<int64_t>(open.size()));
                          auto y = runOne(*sessions[s], chain.inputName(s), x);

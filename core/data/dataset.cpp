@@ -232,6 +232,16 @@ LabeledImages loadDataset(const std::string& spec, const Preprocessing& preproce
     return data;
 }
 
+Tensor imageBatch(const LabeledImages& data, const Preprocessing& preprocessing, int64_t begin, int64_t count)
+{
+    Shape shape{count};
+    const Shape sample = sampleShape(data, preprocessing);
+    shape.insert(shape.end(), sample.begin(), sample.end());
+    Tensor x(DataType::Float32, shape);
+    fillBatch(data, preprocessing, begin, count, x.data<float>());
+    return x;
+}
+
 Shape sampleShape(const LabeledImages& data, const Preprocessing& preprocessing)
 {
     if (!data.isImageData()) return Shape(data.images.shape().begin() + 1, data.images.shape().end());

@@ -60,6 +60,9 @@ LabeledImages loadDataset(const std::string& spec, const Preprocessing& preproce
 // Throws DataError for a range outside the dataset or a mean / std that does not fit the channels.
 void fillBatch(const LabeledImages& data, const Preprocessing& preprocessing, int64_t begin, int64_t count, float* out);
 
+// Images [begin, begin + count) as one float32 tensor [count, sample shape...], as fillBatch fills it.
+Tensor imageBatch(const LabeledImages& data, const Preprocessing& preprocessing, int64_t begin, int64_t count);
+
 // Shape of one preprocessed sample, e.g. [1,28,28] (NCHW) or [28,28,1] (NHWC); for float data the
 // stored sample shape.
 Shape sampleShape(const LabeledImages& data, const Preprocessing& preprocessing);

@@ -173,15 +173,10 @@ std::pair<float, int32_t> calibrateOutput(const ExportCandidate& candidate, int 
     std::vector<std::unique_ptr<rt::Session>> sessions;
     for (const Graph& g : candidate.graphs) sessions.push_back(std::make_unique<rt::Session>(rt::hasQdq(g) ? rt::lowerQdq(g) : g));
     const bool earlyExit = candidate.policy["kind"].toString() == "early_exit";
-    const Shape sample = data::sampleShape(d, prep);
     float largest = 0;
     const int64_t batch = 100;
     for (int64_t begin = 0; begin < d.size(); begin += batch) {
-        const int64_t count = std::min(batch, d.size() - begin);
-        Shape shape{count};
-        shape.insert(shape.end(), sample.begin(), sample.end());
-        Tensor x(DataType::Float32, shape);
-        data::fillBatch(d, prep, begin, count, x.data<float>());
+        const Tensor x = data::imageBatch(d, prep, begin, std::min(batch, d.size() - begin));
         Tensor feed = x;
         for (size_t s = 0; s < sessions.size(); ++s) {
             const Graph& g = sessions[s]->graph();

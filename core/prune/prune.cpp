@@ -100,16 +100,10 @@ std::vector<double> activationScores(const Graph& g, const std::vector<ChannelGr
         acc.resize(static_cast<size_t>(cols), 0.0);
         for (int64_t i = 0; i < v.numel(); ++i) acc[static_cast<size_t>(i % cols)] += static_cast<double>(v.data<float>()[i]) * v.data<float>()[i];
     });
-    const Shape sample = data::sampleShape(*o.data, o.prep);
     const int64_t n = std::min<int64_t>(o.samples, o.data->size());
     const int64_t batch = calibrationBatch(g);
     for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(g)); b += batch) {
-        const int64_t count = std::min<int64_t>(batch, n - b);
-        Shape shape{count};
-        shape.insert(shape.end(), sample.begin(), sample.end());
-        Tensor x(DataType::Float32, shape);
-        data::fillBatch(*o.data, o.prep, b, count, x.data<float>());
-        session.run({{g.requiredInputs().front().name, x}});
+        session.run({{g.requiredInputs().front().name, data::imageBatch(*o.data, o.prep, b, std::min<int64_t>(batch, n - b))}});
     }
     for (const Reader& reader : readers) {
         const ChannelConsumer& c = reader.consumer;
