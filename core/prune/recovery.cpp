@@ -18,29 +18,29 @@ struct Geometry {
     int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
 };
 
-// One value of `graph` over a batch of inputs, by name.
-Tensor capture(const Graph& graph, const std::string& value, const Tensor& batch)
-{
-    rt::Session s(graph);
-    Tensor seen;
-    s.setObserver([&](const Node& n, size_t o, const Tensor& v) {
-        if (n.outputs[o] == value) seen = v.clone();
-    });
-    const std::string input = graph.requiredInputs().front().name;
-    s.run({{input, batch}});
-    if (seen.empty()) throw std::logic_error("recovery: '" + value + "' was not computed");
-    return seen;
-}
+// One value of a graph, by name, over batches of inputs: one session for all the batches.
+class Capture {
+public:
+    Capture(const Graph& graph, std::string value) : session_(graph), input_(graph.requiredInputs().front().name), value_(std::move(value))
+    {
+        session_.setObserver([this](const Node& n, size_t o, const Tensor& v) {
+            if (n.outputs[o] == value_) seen_ = v.clone();
+        });
+    }
+    Tensor operator()(const Tensor& batch)
+    {
+        seen_ = Tensor();
+        session_.run({{input_, batch}});
+        if (seen_.empty()) throw std::logic_error("recovery: '" + value_ + "' was not computed");
+        return seen_;
+    }
 
-Tensor batchOf(const RecoveryOptions& o, int64_t begin, int64_t count)
-{
-    const Shape sample = data::sampleShape(*o.data, o.prep);
-    Shape shape{count};
-    shape.insert(shape.end(), sample.begin(), sample.end());
-    Tensor x(DataType::Float32, shape);
-    data::fillBatch(*o.data, o.prep, begin, count, x.data<float>());
-    return x;
-}
+private:
+    rt::Session session_;
+    std::string input_, value_;
+    Tensor seen_;
+};
+
 
 // Rows [x_patch, 1] and targets y[kept] of one batch, every `step`-th output position.
 int64_t accumulate(const Tensor& x, const Tensor& y, const Node& node, const Shape& weights, const std::vector<int64_t>& kept, int64_t step,
@@ -135,8 +135,9 @@ Graph reestimateBatchNorm(const Graph& graph, const RecoveryOptions& options, co
         std::vector<double> sum, sumSq;
         int64_t count = 0;
         const int64_t batch = calibrationBatch(graph);
+        Capture input(current, node.inputs[0]);
         for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(graph)); b += batch) {
-            const Tensor x = capture(current, node.inputs[0], batchOf(options, b, std::min<int64_t>(batch, n - b)));
+            const Tensor x = input(data::imageBatch(*options.data, options.prep, b, std::min<int64_t>(batch, n - b)));
             const int64_t c = x.dim(1), per = x.numel() / (x.dim(0) * c);
             sum.resize(static_cast<size_t>(c), 0.0);
             sumSq.resize(static_cast<size_t>(c), 0.0);
@@ -198,17 +199,16 @@ Graph recoverLeastSquares(const Graph& original, const ChannelPruneResult& prune
         else for (int64_t c = 0; c < outs; ++c) kept.push_back(c);
         const int64_t d = ins + 1;
         Matrix ata = Matrix::Zero(d, d), aty = Matrix::Zero(d, static_cast<int64_t>(kept.size()));
-        // Subsample positions so that the system has at most maxRows rows.
         if (fixedBatch(original) && n < batch)
             throw std::invalid_argument("recovery needs at least one batch of " + std::to_string(batch) + " images (the model's fixed batch size), got " + std::to_string(n));
-        const Tensor probe = batchOf(options, 0, std::min(batch, n));
-        const Tensor y1 = capture(original, node.outputs[0], probe);
-        const int64_t perImage = conv ? y1.dim(2) * y1.dim(3) : 1;
-        const int64_t step = std::max<int64_t>(1, (perImage * n + options.maxRows - 1) / options.maxRows);
-        int64_t rowsSeen = 0;
+        Capture input(current, node.inputs[0]), target(original, node.outputs[0]);
+        int64_t rowsSeen = 0, step = 1;
         for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(original)); b += batch) {
-            const Tensor x = batchOf(options, b, std::min(batch, n - b));
-            rowsSeen += accumulate(capture(current, node.inputs[0], x), capture(original, node.outputs[0], x), node, w.shape(), kept, step, ata, aty);
+            const Tensor x = data::imageBatch(*options.data, options.prep, b, std::min(batch, n - b));
+            const Tensor y = target(x);
+            // Subsample positions so that the system has at most maxRows rows.
+            if (b == 0) step = std::max<int64_t>(1, ((conv ? y.dim(2) * y.dim(3) : 1) * n + options.maxRows - 1) / options.maxRows);
+            rowsSeen += accumulate(input(x), y, node, w.shape(), kept, step, ata, aty);
         }
         if (rowsSeen < d)
             throw std::invalid_argument("recovery of '" + name + "' needs at least " + std::to_string(d) + " rows, got " + std::to_string(rowsSeen) +
