@@ -81,30 +81,42 @@ void collectReaders(const std::vector<ChannelGroup>& groups, size_t index, int64
     for (const auto& [to, off] : groups[index].concatTargets) collectReaders(groups, to, offset + off, out);
 }
 
-// E[x_c^2] * ||W_consumer[:, c]||^2 summed over the group's consumers (through Concats too), per channel c.
-std::vector<double> activationScores(const Graph& g, const std::vector<ChannelGroup>& groups, size_t index, const ChannelPruneOptions& o)
+// Per tensor of `tensors`: the sum over the images of every element's square, per flattened column
+// (one pass of the images through the graph for all of them).
+std::map<std::string, std::vector<double>> sumsOfSquares(const Graph& g, const std::set<std::string>& tensors, const ChannelPruneOptions& o)
 {
-    const ChannelGroup& group = groups[index];
-    std::vector<double> s(static_cast<size_t>(group.channels), 0.0);
-    std::vector<Reader> readers;
-    collectReaders(groups, index, 0, readers);
-    std::set<std::string> inputs;
-    for (const Reader& r : readers) inputs.insert(g.nodes()[static_cast<size_t>(r.consumer.node)].inputs[0]);
-    std::map<std::string, std::vector<double>> meanSquare;   // consumer input -> per flattened column
+    std::map<std::string, std::vector<double>> sums;
     rt::Session session(g);
     session.setObserver([&](const Node& n, size_t out, const Tensor& v) {
         const std::string& name = n.outputs[out];
-        if (!inputs.count(name) || v.dtype() != DataType::Float32) return;
+        if (!tensors.count(name) || v.dtype() != DataType::Float32) return;
         const int64_t batch = v.dim(0), cols = v.numel() / batch;
-        std::vector<double>& acc = meanSquare[name];
+        std::vector<double>& acc = sums[name];
         acc.resize(static_cast<size_t>(cols), 0.0);
         for (int64_t i = 0; i < v.numel(); ++i) acc[static_cast<size_t>(i % cols)] += static_cast<double>(v.data<float>()[i]) * v.data<float>()[i];
     });
     const int64_t n = std::min<int64_t>(o.samples, o.data->size());
     const int64_t batch = calibrationBatch(g);
-    for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(g)); b += batch) {
+    for (int64_t b = 0; b < n && (b + batch <= n || !fixedBatch(g)); b += batch)
         session.run({{g.requiredInputs().front().name, data::imageBatch(*o.data, o.prep, b, std::min<int64_t>(batch, n - b))}});
-    }
+    return sums;
+}
+
+std::vector<Reader> readersOf(const std::vector<ChannelGroup>& groups, size_t index)
+{
+    std::vector<Reader> readers;
+    collectReaders(groups, index, 0, readers);
+    return readers;
+}
+
+// E[x_c^2] * ||W_consumer[:, c]||^2 summed over the group's consumers (through Concats too), per
+// channel c; `meanSquare` holds sumsOfSquares() of every consumer's input.
+std::vector<double> activationScores(const Graph& g, const std::vector<ChannelGroup>& groups, size_t index,
+                                     const std::map<std::string, std::vector<double>>& meanSquare)
+{
+    const ChannelGroup& group = groups[index];
+    std::vector<double> s(static_cast<size_t>(group.channels), 0.0);
+    const std::vector<Reader> readers = readersOf(groups, index);
     for (const Reader& reader : readers) {
         const ChannelConsumer& c = reader.consumer;
         const Node& node = g.nodes()[static_cast<size_t>(c.node)];
@@ -172,13 +184,21 @@ ChannelPruneResult pruneChannels(const Graph& fp32, const ChannelPruneOptions& o
     }
     if (chosen.empty()) throw std::invalid_argument("no layer's channels can be removed (" + (frozen.empty() ? std::string("all excluded") : frozen) + ")");
 
-    // Scores per group and channel.
+    // Scores per group and channel; activation importance feeds the images through once for all groups.
+    std::map<std::string, std::vector<double>> meanSquare;
+    if (options.importance == Importance::Activation) {
+        if (!options.data) throw std::invalid_argument("activation importance needs calibration data");
+        std::set<std::string> tensors;
+        for (const ChannelGroup* grp : chosen)
+            for (const Reader& r : readersOf(groups, static_cast<size_t>(grp - groups.data())))
+                tensors.insert(fp32.nodes()[static_cast<size_t>(r.consumer.node)].inputs[0]);
+        meanSquare = sumsOfSquares(fp32, tensors, options);
+    }
     std::vector<std::vector<double>> score(chosen.size());
     for (size_t i = 0; i < chosen.size(); ++i) {
         score[i].assign(static_cast<size_t>(chosen[i]->channels), 0.0);
         if (options.importance == Importance::Activation) {
-            if (!options.data) throw std::invalid_argument("activation importance needs calibration data");
-            score[i] = activationScores(fp32, groups, static_cast<size_t>(chosen[i] - groups.data()), options);
+            score[i] = activationScores(fp32, groups, static_cast<size_t>(chosen[i] - groups.data()), meanSquare);
             continue;
         }
         for (int p : chosen[i]->producers) {
