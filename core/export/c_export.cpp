@@ -556,14 +556,15 @@ void Generator::emitAdd(const Node& node)
     const CValue& y = output(node, 0);
     if (!isCode(a.dtype) || a.dtype != b.dtype) throw ExportError(where(node) + ": A and B must both be uint8 or both int8");
     if (a.shape != b.shape) throw ExportError(where(node) + ": only same-shape inputs are exported (A " + shapeToString(a.shape) + ", B " + shapeToString(b.shape) + ")");
-    // The kernel's constants, computed as QLinearAdd's prepare() computes them.
-    const double ma = sa / sc, mb = sb / sc;
-    int e = 0;
-    std::frexp(std::max(ma, mb), &e);
-    const int shift = std::min(31 - e, 62);
-    if (shift < 1) throw ExportError(where(node) + ": scale ratio is too large (>= 2^30)");
-    const int64_t mulA = static_cast<int64_t>(std::nearbyint(std::ldexp(ma, shift)));
-    const int64_t mulB = static_cast<int64_t>(std::nearbyint(std::ldexp(mb, shift)));
+    // The kernel's constants, by the kernel's own computation.
+    rt::AddRescaler rescale;
+    try {
+        rescale = rt::AddRescaler::fromScales(sa, sb, sc);
+    } catch (const std::invalid_argument& e) {
+        throw ExportError(where(node) + ": " + e.what());
+    }
+    const int shift = rescale.shift;
+    const int64_t mulA = rescale.mulA, mulB = rescale.mulB;
     const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
     const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
     plainKernel("common");

@@ -27,6 +27,7 @@
 //   Multipliers >= 2^31 (never seen in practice) are rejected in fromReal(); multipliers so small
 //   that shift would exceed 62 give y = zp.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -99,6 +100,29 @@ struct Requantizer {
     int64_t apply(int32_t acc) const { return roundingShiftRightHalfEven(static_cast<int64_t>(acc) * multiplier, shift); }
 
     double real() const { return std::ldexp(static_cast<double>(multiplier), -shift); }
+};
+
+// QLinearAdd's rescaling of A and B to C's scale with one common shift (docs/integer-runtime.md):
+// mA = A_scale / C_scale, mB = B_scale / C_scale in double, shift = min(31 - e, 62) with e the frexp
+// exponent of max(mA, mB), multipliers rne(m * 2^shift); then
+//   C = saturate(C_zp + roundingShiftRightHalfEven((A - A_zp) * mulA + (B - B_zp) * mulB, shift)).
+struct AddRescaler {
+    int64_t mulA = 0, mulB = 0;
+    int shift = 31;
+
+    // Throws std::invalid_argument when the larger ratio is >= 2^30 (shift < 1).
+    static AddRescaler fromScales(double aScale, double bScale, double cScale)
+    {
+        const double ma = aScale / cScale, mb = bScale / cScale;
+        int e = 0;
+        std::frexp(std::max(ma, mb), &e);
+        AddRescaler r;
+        r.shift = std::min(31 - e, 62);
+        if (r.shift < 1) throw std::invalid_argument("QLinearAdd: scale ratio " + std::to_string(std::max(ma, mb)) + " is too large (>= 2^30)");
+        r.mulA = static_cast<int64_t>(std::nearbyint(std::ldexp(ma, r.shift)));
+        r.mulB = static_cast<int64_t>(std::nearbyint(std::ldexp(mb, r.shift)));
+        return r;
+    }
 };
 
 } // namespace joule::rt

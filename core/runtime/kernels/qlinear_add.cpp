@@ -53,13 +53,15 @@ public:
         zC_ = intgemm::readZeroPoint(ctx, 7, 0, "C_zero_point").at(0);
         for (size_t zp : {size_t{2}, size_t{5}, size_t{7}})
             if (ctx.hasInput(zp) && ctx.input(zp).dtype != type_) throw KernelError("zero points must have the type of A");
-        const double ma = sa / sc, mb = sb / sc;
-        int e = 0;
-        std::frexp(std::max(ma, mb), &e);
-        shift_ = std::min(31 - e, 62);
-        if (shift_ < 1) throw UnsupportedError("QLinearAdd: scale ratio " + std::to_string(std::max(ma, mb)) + " is too large (>= 2^30)");
-        mulA_ = static_cast<int64_t>(std::nearbyint(std::ldexp(ma, shift_)));
-        mulB_ = static_cast<int64_t>(std::nearbyint(std::ldexp(mb, shift_)));
+        AddRescaler rescale;
+        try {
+            rescale = AddRescaler::fromScales(sa, sb, sc);
+        } catch (const std::invalid_argument& e) {
+            throw UnsupportedError(e.what());
+        }
+        shift_ = rescale.shift;
+        mulA_ = rescale.mulA;
+        mulB_ = rescale.mulB;
         clamp_ = readQuantClamp(ctx, type_);
         plan_.build({a.shape, b.shape});
         sameShape_ = a.shape == b.shape;
