@@ -460,9 +460,9 @@ void Generator::emitConv(const Node& node)
         for (int64_t m = 0; m < cout; ++m) full[static_cast<size_t>(m)] = zw.size() == 1 ? zw[0] : zw[static_cast<size_t>(m)];
         wzp = array("wzp", "int32_t", full);
     }
-    // The clamp exactly as the studio reads it (readQuantClamp): attributes clamped to the type.
-    const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
-    const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+    // The clamp exactly as the studio's kernel reads it.
+    const rt::QuantClamp clamp = rt::quantClampOf(node, y.dtype);
+    const int32_t lo = clamp.lo, hi = clamp.hi;
     const std::string p = newSymbol("conv");
     std::ostringstream s;
     s << "static const jk_conv " << p << " = {" << x.shape[1] << ", " << x.shape[2] << ", " << x.shape[3] << ", " << y.shape[1] << ", "
@@ -514,8 +514,9 @@ void Generator::emitGemm(const Node& node, bool matmul)
         for (float s : sb) reals.push_back(matmul ? static_cast<double>(sa) * static_cast<double>(s) / static_cast<double>(sy)
                                                   : alpha * sa * static_cast<double>(s) / static_cast<double>(sy));
         std::tie(mult, shift) = requantizers(reals, node);
-        lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
-        hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+        const rt::QuantClamp clamp = rt::quantClampOf(node, y.dtype);
+        lo = clamp.lo;
+        hi = clamp.hi;
     } else {
         if (matmul) throw ExportError(where(node) + ": y_scale is required");
         std::vector<float> fs;
@@ -565,8 +566,8 @@ void Generator::emitAdd(const Node& node)
     }
     const int shift = rescale.shift;
     const int64_t mulA = rescale.mulA, mulB = rescale.mulB;
-    const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
-    const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+    const rt::QuantClamp clamp = rt::quantClampOf(node, y.dtype);
+    const int32_t lo = clamp.lo, hi = clamp.hi;
     plainKernel("common");
     plainKernel("shift");
     const std::string v = kernel("add", a.dtype);
@@ -645,8 +646,8 @@ void Generator::emitAveragePool(const Node& node)
             reals.push_back(n > 0 ? sx / (sy * static_cast<double>(n)) : 0.0);
         }
     const auto [mult, shift] = requantizers(reals, node);
-    const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
-    const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+    const rt::QuantClamp clamp = rt::quantClampOf(node, y.dtype);
+    const int32_t lo = clamp.lo, hi = clamp.hi;
     const std::string p = newSymbol("pool");
     std::ostringstream s;
     s << "static const jk_pool " << p << " = {" << x.shape[1] << ", " << x.shape[2] << ", " << x.shape[3] << ", " << y.shape[2] << ", "
@@ -730,8 +731,8 @@ void Generator::emitConcat(const Node& node, bool qlinear)
     int64_t outer = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= y.shape[static_cast<size_t>(d)];
     const bool fused = node.domain == "ai.joule";
-    const int32_t lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeMin(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
-    const int32_t hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeMax(y.dtype)), typeMin(y.dtype), typeMax(y.dtype)));
+    const rt::QuantClamp clamp = rt::quantClampOf(node, y.dtype);
+    const int32_t lo = clamp.lo, hi = clamp.hi;
     std::vector<std::string> inputPtrs, tablePtrs;
     std::vector<int32_t> inner;
     for (size_t i = 0; i < xs.size(); ++i) {

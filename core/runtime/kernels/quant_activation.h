@@ -25,17 +25,20 @@ struct QuantClamp {
     int32_t apply(int64_t v) const { return static_cast<int32_t>(std::clamp<int64_t>(v, lo, hi)); }
 };
 
-inline QuantClamp readQuantClamp(PrepareContext& ctx, DataType yType)
+// The clamp of `node`'s output codes (the C export reads it from the node the same way).
+inline QuantClamp quantClampOf(const Node& node, DataType yType)
 {
     QuantClamp c;
     if (yType == DataType::UInt8) { c.lo = quantMin<uint8_t>(); c.hi = quantMax<uint8_t>(); }
     else { c.lo = quantMin<int8_t>(); c.hi = quantMax<int8_t>(); }
     const int32_t typeLo = c.lo, typeHi = c.hi;
-    c.lo = static_cast<int32_t>(std::clamp<int64_t>(ctx.attrInt("activation_min", typeLo), typeLo, typeHi));
-    c.hi = static_cast<int32_t>(std::clamp<int64_t>(ctx.attrInt("activation_max", typeHi), typeLo, typeHi));
+    c.lo = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_min", typeLo), typeLo, typeHi));
+    c.hi = static_cast<int32_t>(std::clamp<int64_t>(node.attrInt("activation_max", typeHi), typeLo, typeHi));
     if (c.lo > c.hi)
         throw KernelError("activation_min " + std::to_string(c.lo) + " is above activation_max " + std::to_string(c.hi));
     return c;
 }
+
+inline QuantClamp readQuantClamp(PrepareContext& ctx, DataType yType) { return quantClampOf(ctx.node(), yType); }
 
 } // namespace joule::rt
