@@ -52,6 +52,8 @@ private:
     const QuantParams& paramsOf(const std::string& tensor);
     void emitActivationQdq(const std::string& t, std::vector<Node>& nodes, Graph& out);
     std::string emitWeight(const Node& n, int bits, std::vector<Node>& nodes, Graph& out, QuantParams* wq);
+    // Emits the int32 bias of node n behind a DequantizeLinear; returns the stem S of S_quantized and
+    // S_dequantized, or "" when the bias stays fp32.
     std::string emitBias(const Node& n, const QuantParams& wq, std::vector<Node>& nodes, Graph& out);
     int weightAxis(const Node& n) const;
 
@@ -216,11 +218,23 @@ std::string Quantizer::emitBias(const Node& n, const QuantParams& wq, std::vecto
 {
     const std::string& name = n.inputs[2];
     const Tensor* b = src_.initializer(name);
+    // Exporters share equal initializers through Identity nodes (PyTorch: one zero bias for many convs).
+    bool viaIdentity = false;
+    if (!b)
+        for (const Node& p : src_.nodes())
+            if (p.opType == "Identity" && p.domain.empty() && p.outputs.size() == 1 && p.outputs[0] == name && p.hasInput(0)) {
+                b = src_.initializer(p.inputs[0]);
+                viaIdentity = b != nullptr;
+                break;
+            }
     if (!b || b->dtype() != DataType::Float32 || b->rank() != 1) return {};
     const int64_t channels = b->numel();
     if (wq.scale.size() != 1 && static_cast<int64_t>(wq.scale.size()) != channels) return {};
     if (n.opType == "Gemm" && (n.attrFloat("alpha", 1.0f) != 1.0f || n.attrFloat("beta", 1.0f) != 1.0f)) return {};
-    if (uses_.at(name).size() != 1) return {};   // shared bias: leave it fp32
+    // A bias that other nodes read too gets a quantized copy of its own for this node (its scale is
+    // this node's input scale times its weight scale); the float one stays for the other readers.
+    const bool shared = viaIdentity || uses_.at(name).size() != 1;
+    const std::string stem = shared ? n.name + "_bias" : name;
     const float sx = paramsOf(n.inputs[0]).scale[0];
     std::vector<float> scale(wq.scale.size());
     for (size_t c = 0; c < scale.size(); ++c) scale[c] = sx * wq.scale[c];
@@ -233,15 +247,15 @@ std::string Quantizer::emitBias(const Node& n, const QuantParams& wq, std::vecto
     QuantParams bq{.scale = scale, .zeroPoint = std::vector<int32_t>(scale.size(), 0), .axis = 0};
     codes.setQuant(bq);
     Tensor zero(DataType::Int32, scale.size() == 1 ? Shape{} : Shape{static_cast<int64_t>(scale.size())});
-    out.setInitializer(name + "_quantized", codes);
-    out.setInitializer(name + "_scale", scalarOrVector(DataType::Float32, scale));
-    out.setInitializer(name + "_zero_point", zero);
-    Node dq{.name = name + "_DequantizeLinear", .opType = "DequantizeLinear",
-            .inputs = {name + "_quantized", name + "_scale", name + "_zero_point"}, .outputs = {name + "_dequantized"}};
+    out.setInitializer(stem + "_quantized", codes);
+    out.setInitializer(stem + "_scale", scalarOrVector(DataType::Float32, scale));
+    out.setInitializer(stem + "_zero_point", zero);
+    Node dq{.name = stem + "_DequantizeLinear", .opType = "DequantizeLinear",
+            .inputs = {stem + "_quantized", stem + "_scale", stem + "_zero_point"}, .outputs = {stem + "_dequantized"}};
     if (scale.size() > 1) dq.attributes["axis"] = Attribute{.kind = Attribute::Kind::Int, .i = 0};
     nodes.push_back(std::move(dq));
-    out.removeInitializer(name);   // used by this node only (checked above)
-    return name + "_quantized";
+    if (!shared) out.removeInitializer(name);   // used by this node only
+    return stem;
 }
 
 QuantizedModel Quantizer::run()
@@ -312,8 +326,8 @@ QuantizedModel Quantizer::run()
                 if (orig.opType != "MatMul" && orig.hasInput(2)) {
                     const std::string bias = emitBias(orig, wq, nodes, out);
                     if (!bias.empty()) {
-                        n.inputs[2] = orig.inputs[2] + "_dequantized";
-                        layer.bias = bias;
+                        n.inputs[2] = bias + "_dequantized";
+                        layer.bias = bias + "_quantized";
                     }
                 }
             }

@@ -82,6 +82,8 @@ private:
         auto it = producer_.find(name);
         if (it == producer_.end()) return nullptr;
         const Node& n = g_.nodes()[static_cast<size_t>(it->second)];
+        // Exporters share equal initializers through Identity nodes (PyTorch: one zero bias for many convs).
+        if (n.opType == "Identity" && n.domain.empty() && n.hasInput(0)) return constant(n.inputs[0]);
         if (n.opType != "Constant" || !n.domain.empty()) return nullptr;
         const Attribute* a = n.attribute("value");
         return a && a->kind == Attribute::Kind::Tensor ? &a->t : nullptr;
