@@ -80,7 +80,7 @@ def main(argv):
         print(f"bench_vs_ort: needs {joule} and node on PATH", file=sys.stderr)
         return 2
     models = a.model or sorted(glob.glob(os.path.join(ROOT, "resources", "models", "fmnist_*.onnx"))) + \
-        [m for m in (os.path.join(a.build, "test-models", f) for f in ("mobilenetv2.onnx", "resnet18.onnx")) if os.path.exists(m)]
+        [m for m in (os.path.join(a.build, "test-models", f) for f in ("mobilenetv2.onnx", "resnet18.onnx", "squeezenet1_1.onnx", "shufflenetv2.onnx")) if os.path.exists(m)]
     threads = [int(t) for t in a.threads.split(",")]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Exports MobileNetV2 and ResNet-18 with seeded random weights to ONNX, for comparing runtimes.
+"""Exports MobileNetV2, ResNet-18, SqueezeNet 1.1 and ShuffleNetV2 (x1.0) with seeded random weights to ONNX, for comparing runtimes.
 
     /usr/bin/python3 tests/models/export_torchvision.py OUTDIR
 
-Writes OUTDIR/mobilenetv2.onnx, OUTDIR/resnet18.onnx (opset 13, input 'input' 1x3x224x224,
+Writes OUTDIR/mobilenetv2.onnx, resnet18.onnx, squeezenet1_1.onnx, shufflenetv2.onnx (opset 13, input 'input' 1x3x224x224,
 output 'output') and OUTDIR/<model>_input.npy (float32, standard normal, seeded). BatchNorm layers get
 seeded random statistics and affine parameters so that they are not identities. Nothing is exported
 when every file exists and is newer than this script.
@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 
-MODELS = ("mobilenetv2", "resnet18")
+MODELS = ("mobilenetv2", "resnet18", "squeezenet1_1", "shufflenetv2")
 INPUT_SHAPE = (1, 3, 224, 224)
 OPSET = 13
 
@@ -40,7 +40,9 @@ def up_to_date(outdir):
 
 
 def build(name, torch, torchvision):
-    constructors = {"mobilenetv2": torchvision.models.mobilenet_v2, "resnet18": torchvision.models.resnet18}
+    constructors = {"mobilenetv2": torchvision.models.mobilenet_v2, "resnet18": torchvision.models.resnet18,
+                    "squeezenet1_1": torchvision.models.squeezenet1_1,
+                    "shufflenetv2": torchvision.models.shufflenet_v2_x1_0}
     try:
         model = constructors[name](weights=None)
     except TypeError:  # torchvision before 0.13 knows only `pretrained`
