@@ -69,7 +69,7 @@ public:
 private:
     void prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW);
     void prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t KH, int64_t KW);
-    void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage) const;
+    void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage, int threads) const;
 
     IntConvGeometry g_;
     bool depthwise_ = false;

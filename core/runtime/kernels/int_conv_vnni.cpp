@@ -161,20 +161,35 @@ void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, i
     }
 }
 
-void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage) const
+void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, int threads) const
 {
     const int64_t C = g_.inC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
 
     const int64_t taps = static_cast<int64_t>(offsets_.size()), groups = virtualStride_ / 16;
-    for (int64_t n = 0; n < g_.batch; ++n) {
+    // Channels are independent: each part stages and convolves its own channels.
+    auto channels = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) {
         // Stage: [c][phase][h'][w'] bytes, x_zero_point in the padding.
-        std::memset(stage, xZeroU8_, stageBytes_);
-        const uint8_t* xn = xb + n * C * H * W;
-        for (int64_t c = 0; c < C; ++c) {
+        std::memset(stage + c0 * channelBytes_, xZeroU8_, static_cast<size_t>((c1 - c0) * channelBytes_));
+        for (int64_t c = c0; c < c1; ++c) {
             uint8_t* sc = stage + c * channelBytes_;
             for (int64_t h = 0; h < H; ++h) {
                 const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
                 const uint8_t* row = xn + (c * H + h) * W;
+                if (sw_ == 2) {
+                    // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
+                    const int64_t padL = g_.pad[2];
+                    const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
+                    const __m128i evenOdd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+                    uint8_t* dstEven = sc + (ph * 2 + padL % 2) * planeDwords_ + hh * swp_ + padL / 2;
+                    uint8_t* dstOdd = sc + (ph * 2 + (1 + padL) % 2) * planeDwords_ + hh * swp_ + (1 + padL) / 2;
+                    for (int64_t w = 0; w < W; w += 16) {
+                        const int64_t cnt = std::min<int64_t>(16, W - w), ne = (cnt + 1) / 2, no = cnt / 2;
+                        const __m128i v = _mm_shuffle_epi8(loadBytes(row + w, cnt, flip), evenOdd);
+                        _mm_mask_storeu_epi8(dstEven + w / 2, static_cast<__mmask16>((1u << ne) - 1), v);
+                        if (no > 0) _mm_mask_storeu_epi8(dstOdd + w / 2, static_cast<__mmask16>((1u << no) - 1), _mm_srli_si128(v, 8));
+                    }
+                    continue;
+                }
                 for (int64_t pw = 0; pw < sw_; ++pw) {
                     const int64_t w0 = colFirst_[static_cast<size_t>(pw)];
                     uint8_t* dst = sc + (ph * sw_ + pw) * planeDwords_ + hh * swp_ + colStaged_[static_cast<size_t>(pw)];
@@ -191,8 +206,7 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage) co
                 }
             }
         }
-        uint8_t* yn = yb + n * C * OH * OW;
-        for (int64_t c = 0; c < C; ++c) {
+        for (int64_t c = c0; c < c1; ++c) {
             const uint8_t* sc = stage + c * channelBytes_;
             const int32_t* wc = packedW_.data() + c * taps;
             const VecRequant rq(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
@@ -211,6 +225,15 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage) co
                 }
             }
         }
+    };
+    // The bytes past the last channel, which the last loads may touch.
+    std::memset(stage + C * channelBytes_, xZeroU8_, stageBytes_ - static_cast<size_t>(C * channelBytes_));
+    const bool parallel = threads > 1 && C * groups * taps * 16 >= (int64_t{1} << 17);
+    for (int64_t n = 0; n < g_.batch; ++n) {
+        const uint8_t* xn = xb + n * C * H * W;
+        uint8_t* yn = yb + n * C * OH * OW;
+        if (parallel) parallelFor(threads, C, 1, [&](int64_t c0, int64_t c1) { channels(xn, yn, c0, c1); });
+        else channels(xn, yn, 0, C);
     }
 }
 
@@ -218,7 +241,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
 {
     (void)yType;   // the clamp keeps values in the output type's range; the low byte is the code
     if (depthwise_) {
-        runDepthwise(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), static_cast<uint8_t*>(scratch));
+        runDepthwise(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), static_cast<uint8_t*>(scratch), threads);
         return;
     }
     const int64_t C = g_.inC, M = g_.outC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
@@ -234,7 +257,8 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         const uint8_t* xn = xb + n * C * H * W;
         const bool simd = C % 4 == 0 && (sw_ == 1 || sw_ == 2);
         const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
-        for (int64_t c = 0; simd && c < C; c += 4) {
+        auto stageQuads = [&](int64_t q0, int64_t q1) {
+        for (int64_t c = 4 * q0; c < 4 * q1; c += 4) {
             for (int64_t h = 0; h < H; ++h) {
                 const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
                 const uint8_t* r0 = xn + (c * H + h) * W;
@@ -268,6 +292,11 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                 }
             }
         }
+        };
+        const int64_t jobs = mBlocks_ * virtualBlocks_;
+        const bool parallel = threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 20);
+        if (simd && parallel) parallelFor(threads, C / 4, 1, stageQuads);
+        else if (simd) stageQuads(0, C / 4);
         for (int64_t c = 0; !simd && c < C; ++c) {
             const uint8_t* plane = xn + c * H * W;
             for (int64_t h = 0; h < H; ++h) {
@@ -320,8 +349,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                 }
             }
         };
-        const int64_t jobs = mBlocks_ * virtualBlocks_;
-        if (threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 20)) parallelFor(threads, jobs, 1, tile);
+        if (parallel) parallelFor(threads, jobs, 1, tile);
         else tile(0, jobs);
     }
 }
