@@ -4,8 +4,66 @@
 #include "runtime/kernels/pooling.h"
 #include "runtime/registry.h"
 
+#include <cstring>
+
 namespace joule::rt {
 namespace {
+
+// 2-D windows without Indices (the usual case), one output row at a time: the maximum of the
+// window's input rows column by column (contiguous, vectorised), into a row buffer whose borders
+// hold the lowest value, then the maximum of each output's columns in that buffer. Same values as
+// poolMax (the maximum does not depend on the order taps are visited).
+struct RowPool2d {
+    int64_t H = 0, W = 0, OH = 0, OW = 0, sh = 1, sw = 1, dh = 1, dw = 1, kh = 1, kw = 1, pt = 0, pl = 0;
+    int64_t width = 0;   // floats of the row buffer: pl + W + right border
+};
+
+template <typename T>
+inline void rowPool(const RowPool2d& r, const T* __restrict xp, T* __restrict yp, T* __restrict buf)
+{
+    const T lowest = std::numeric_limits<T>::lowest();
+    for (int64_t i = 0; i < r.pl; ++i) buf[i] = lowest;
+    for (int64_t i = r.pl + r.W; i < r.width; ++i) buf[i] = lowest;
+    T* mid = buf + r.pl;
+    for (int64_t oh = 0; oh < r.OH; ++oh) {
+        bool any = false;
+        for (int64_t ky = 0; ky < r.kh; ++ky) {
+            const int64_t ih = oh * r.sh - r.pt + ky * r.dh;
+            if (ih < 0 || ih >= r.H) continue;
+            const T* __restrict src = xp + ih * r.W;
+            if (!any) std::memcpy(mid, src, static_cast<size_t>(r.W) * sizeof(T));
+            else
+                for (int64_t w = 0; w < r.W; ++w) mid[w] = std::max(mid[w], src[w]);
+            any = true;
+        }
+        if (!any) std::fill(mid, mid + r.W, lowest);
+        T* __restrict row = yp + oh * r.OW;
+        if (r.sw == 2 && r.dw == 1 && r.kw == 3) {
+            for (int64_t ow = 0; ow < r.OW; ++ow)
+                row[ow] = std::max(std::max(buf[2 * ow], buf[2 * ow + 1]), buf[2 * ow + 2]);
+        } else if (r.sw == 1 && r.dw == 1 && r.kw == 3) {
+            for (int64_t ow = 0; ow < r.OW; ++ow) row[ow] = std::max(std::max(buf[ow], buf[ow + 1]), buf[ow + 2]);
+        } else {
+            for (int64_t ow = 0; ow < r.OW; ++ow) {
+                T m = buf[ow * r.sw];
+                for (int64_t kx = 1; kx < r.kw; ++kx) m = std::max(m, buf[ow * r.sw + kx * r.dw]);
+                row[ow] = m;
+            }
+        }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void rowPoolF32(const RowPool2d& r, const float* xp, float* yp, float* buf) { rowPool(r, xp, yp, buf); }
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void rowPoolU8(const RowPool2d& r, const uint8_t* xp, uint8_t* yp, uint8_t* buf) { rowPool(r, xp, yp, buf); }
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void rowPoolS8(const RowPool2d& r, const int8_t* xp, int8_t* yp, int8_t* buf) { rowPool(r, xp, yp, buf); }
+
+inline void rowPoolAny(const RowPool2d& r, const float* x, float* y, float* b) { rowPoolF32(r, x, y, b); }
+inline void rowPoolAny(const RowPool2d& r, const uint8_t* x, uint8_t* y, uint8_t* b) { rowPoolU8(r, x, y, b); }
+inline void rowPoolAny(const RowPool2d& r, const int8_t* x, int8_t* y, int8_t* b) { rowPoolS8(r, x, y, b); }
+inline void rowPoolAny(const RowPool2d& r, const double* x, double* y, double* b) { rowPool(r, x, y, b); }
 
 class MaxPool final : public Kernel {
 public:
@@ -24,6 +82,19 @@ public:
         y.insert(y.end(), plan_.geo.out.begin(), plan_.geo.out.end());
         ctx.setOutput(0, type_, y);
         if (ctx.hasOutput(1)) ctx.setOutput(1, DataType::Int64, y);
+        const ConvGeometry& g = plan_.geo;
+        rowPath_ = g.rank() == 2 && !ctx.hasOutput(1) && g.out[0] > 0 && g.out[1] > 0;
+        if (rowPath_) {
+            RowPool2d& r = rows_;
+            r.H = g.in[0]; r.W = g.in[1]; r.OH = g.out[0]; r.OW = g.out[1];
+            r.sh = g.strides[0]; r.sw = g.strides[1]; r.dh = g.dilations[0]; r.dw = g.dilations[1];
+            r.kh = g.kernel[0]; r.kw = g.kernel[1]; r.pt = g.padBegin[0]; r.pl = g.padBegin[1];
+            r.width = std::max(r.pl + r.W, (r.OW - 1) * r.sw + (r.kw - 1) * r.dw + 1);
+            const double work = static_cast<double>(planes_) * r.OH * r.kh * r.W;
+            workers_ = work >= 2.0e5 ? std::max(1, ctx.threads()) : 1;
+            rowBytes_ = static_cast<size_t>((r.width * static_cast<int64_t>(elementSize(type_)) + 63) / 64 * 64);
+            ctx.requestScratch(rowBytes_ * static_cast<size_t>(workers_));
+        }
     }
 
     void eval(EvalContext& ctx) override
@@ -42,10 +113,30 @@ private:
     template <typename T>
     void run(EvalContext& ctx, int64_t* indices) const
     {
+        if (rowPath_ && !indices) {
+            const T* x = ctx.input(0).data<T>();
+            T* y = ctx.output(0).data<T>();
+            auto* scratch = static_cast<std::byte*>(ctx.scratch());
+            const int64_t inPlane = rows_.H * rows_.W, outPlane = rows_.OH * rows_.OW;
+            // Worker t of workers_ takes every workers_-th plane, with row buffer t.
+            auto part = [&](int64_t t0, int64_t t1) {
+                for (int64_t t = t0; t < t1; ++t) {
+                    T* buf = reinterpret_cast<T*>(scratch + rowBytes_ * static_cast<size_t>(t));
+                    for (int64_t p = t; p < planes_; p += workers_) rowPoolAny(rows_, x + p * inPlane, y + p * outPlane, buf);
+                }
+            };
+            if (workers_ > 1) parallelFor(workers_, workers_, 1, part);
+            else part(0, 1);
+            return;
+        }
         poolMax(plan_, ctx.input(0).data<T>(), ctx.output(0).data<T>(), indices, storageOrder_, planes_);
     }
 
     PoolPlan plan_;
+    bool rowPath_ = false;
+    RowPool2d rows_;
+    int workers_ = 1;
+    size_t rowBytes_ = 0;
     DataType type_ = DataType::Float32;
     int storageOrder_ = 0;
     int64_t planes_ = 0;
