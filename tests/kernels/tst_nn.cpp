@@ -324,6 +324,10 @@ void TestNnKernels::convMatchesDefinitionOnEveryPath_data()
     QTest::newRow("im2col large enough to split across threads") << 11;
     QTest::newRow("depthwise large enough to split across threads") << 12;
     QTest::newRow("pointwise 64 channels (packed), split across threads") << 13;
+    // With the AVX-512 micro-kernel the 2-D rows above run as implicit GEMM (no im2col); the
+    // tst_kernels_nn_avx2 / _portable entries run them on the im2col path.
+    QTest::newRow("3x3 stride 2 pad 1, 15x13 (row and column phases)") << 14;
+    QTest::newRow("5x3 stride (2, 3), dilation (2, 1), batch 3, split across threads") << 15;
 }
 
 void TestNnKernels::convMatchesDefinitionOnEveryPath()
@@ -344,6 +348,8 @@ void TestNnKernels::convMatchesDefinitionOnEveryPath()
         {{1, 32, 20, 20}, {64, 32, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
         {{1, 96, 80, 80}, {96, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 96},
         {{1, 64, 40, 40}, {64, 64, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},
+        {{1, 16, 15, 13}, {24, 16, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 1},
+        {{3, 24, 31, 29}, {40, 24, 5, 3}, {2, 3}, {2, 1, 3, 0}, {2, 1}, 1},
     };
     const ConvSpec& s = specs[static_cast<size_t>(index)];
     const Tensor x = randomFloats(s.x, 11), w = randomFloats(s.w, 12), b = randomFloats({s.w[0]}, 13);

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <immintrin.h>
 
 namespace joule::rt {
 namespace {
@@ -91,6 +92,48 @@ void fillPanel(const float* x, const int64_t* rowOffsets, int64_t kc, const Segm
     }
 }
 
+// fillPanel with AVX-512 masked moves: a segment is at most 32 floats (the micro-kernel's nr), so it
+// is two masked loads and stores instead of a call to memmove (which the loop above becomes), whose
+// cost dominates on small images (28x28, 14x14, 7x7 rows).
+__attribute__((target("avx512f")))
+void fillPanelAvx512(const float* x, const int64_t* rowOffsets, int64_t kc, const Segment* segs, int nseg, int64_t lanes,
+                     int64_t nr, float* __restrict out)
+{
+    __mmask16 lo[64], hi[64];
+    for (int s = 0; s < nseg; ++s) {
+        const int64_t n = segs[s].count;
+        lo[s] = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
+        hi[s] = n >= 32 ? __mmask16(0xFFFF) : n > 16 ? __mmask16((1u << (n - 16)) - 1u) : __mmask16(0);
+    }
+    for (int64_t p = 0; p < kc; ++p, out += nr) {
+        const float* base = x + rowOffsets[p];
+        for (int s = 0; s < nseg; ++s) {
+            const float* src = base + segs[s].source;
+            float* d = out + segs[s].lane;
+            _mm512_mask_storeu_ps(d, lo[s], _mm512_maskz_loadu_ps(lo[s], src));
+            if (hi[s]) _mm512_mask_storeu_ps(d + 16, hi[s], _mm512_maskz_loadu_ps(hi[s], src + 16));
+        }
+        for (int64_t lane = lanes; lane < nr; ++lane) out[lane] = 0.0f;
+    }
+}
+
+// copyPadded's common case (no column phases) with masked moves, for the same reason.
+__attribute__((target("avx512f")))
+void copyPaddedRowsAvx512(const float* __restrict x, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t rowPhases,
+                          int64_t rows, int64_t len, float* __restrict dst)
+{
+    const int64_t plane = rows * len;
+    for (int64_t ih = 0; ih < H; ++ih) {
+        const int64_t r = ih + pt;
+        float* d = dst + (r % rowPhases) * plane + (r / rowPhases) * len + pl;
+        const float* in = x + ih * W;
+        for (int64_t iw = 0; iw < W; iw += 16) {
+            const __mmask16 m = W - iw >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (W - iw)) - 1u);
+            _mm512_mask_storeu_ps(d + iw, m, _mm512_maskz_loadu_ps(m, in + iw));
+        }
+    }
+}
+
 // Depthwise planes: out[i] = b + sum_k w[k] * taps[k][i] (3x3), out[i] += w * tap[i] (other sizes).
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void depthwisePlane9(const float* const* taps, const float* w, float b, float* __restrict out, int64_t n)
@@ -162,14 +205,17 @@ public:
         bool unit = true;
         for (int d = 0; d < geo_.rank(); ++d)
             unit = unit && geo_.kernel[d] == 1 && geo_.strides[d] == 1 && geo_.padBegin[d] == 0 && geo_.padEnd[d] == 0;
+        const bool implicit = gemm::bestMicroKernel().indirect != nullptr;
         if (twoD && cinG_ == 1 && groups_ > 1) path_ = Path::Depthwise;
         else if (unit) path_ = Path::Pointwise;
+        else if (twoD && implicit) path_ = Path::Implicit2d;
         else if (twoD) path_ = Path::Im2col2d;
         else path_ = Path::Im2colNd;
 
         const double macs = static_cast<double>(batch_) * cout_ * outSize_ * kSize_;
         workers_ = macs >= kParallelMacs ? std::max(1, ctx.threads()) : 1;
         if (path_ == Path::Depthwise) prepareDepthwise(ctx);
+        else if (path_ == Path::Implicit2d) prepareImplicit(ctx);
         else prepareGemm(ctx);
     }
 
@@ -201,6 +247,10 @@ public:
             });
             return;
         }
+        if (path_ == Path::Implicit2d) {
+            evalImplicit(ctx, run, scratch);
+            return;
+        }
         if (packedW_.empty()) {
             packWeights(ctx.input(1).data<float>(), scratch);
             run.w = scratch;
@@ -210,9 +260,14 @@ public:
         }
         if (path_ == Path::Im2col2d) {   // the padded, phase-split copy of every input channel
             std::fill(scratch, scratch + paddedFloats_, 0.0f);
-            for (int64_t c = 0; c < batch_ * cin_; ++c)
-                copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
-                           geo_.strides[1], padRows_, padLength_, scratch + c * padPlane_);
+            for (int64_t c = 0; c < batch_ * cin_; ++c) {
+                if (avx512_ && geo_.strides[1] == 1)
+                    copyPaddedRowsAvx512(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
+                                         padRows_, padLength_, scratch + c * padPlane_);
+                else
+                    copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
+                               geo_.strides[1], padRows_, padLength_, scratch + c * padPlane_);
+            }
             run.x = scratch;
             scratch += paddedFloats_;
         }
@@ -225,7 +280,7 @@ public:
     }
 
 private:
-    enum class Path { Depthwise, Pointwise, Im2col2d, Im2colNd };
+    enum class Path { Depthwise, Pointwise, Implicit2d, Im2col2d, Im2colNd };
 
     struct Run {
         const float* x = nullptr;      // input, or its padded copy (im2col 2-D)
@@ -238,6 +293,7 @@ private:
     void prepareGemm(PrepareContext& ctx)
     {
         mk_ = &gemm::bestMicroKernel();
+        avx512_ = std::strcmp(mk_->name, "avx512") == 0;   // nr == 32: fillPanelAvx512's segments fit
         const int64_t nr = mk_->nr;
         const int64_t nPanels = (outSize_ + nr - 1) / nr;
         // A chunk of output positions fits in L2 once packed, but is at least as wide as the weights
@@ -340,7 +396,8 @@ private:
                     segs[nseg++] = {lane, count, oh * sh * len + ow};
                     lane += count;
                 }
-                fillPanel(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
+                if (avx512_) fillPanelAvx512(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
+                else fillPanel(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
             }
         }
     }
@@ -380,6 +437,125 @@ private:
                         if (inside) v = plane[offset];
                     }
                     out[lane] = v;
+                }
+            }
+        }
+    }
+
+    // Implicit 2-D: the input is copied once, zero-bordered and split by row and column stride phase
+    // (as for depthwise, all channels). In its phase plane every patch row (channel, ky, kx) of output
+    // (oh, ow) is at a fixed offset from oh * len + ow, so on "virtual" positions v = oh * len + ow
+    // the GEMM's B is that buffer read in place at per-row offsets (no im2col). The few columns with
+    // ow >= OW are computed into a per-worker C buffer and dropped when the rows are copied out.
+    void prepareImplicit(PrepareContext& ctx)
+    {
+        mk_ = &gemm::bestMicroKernel();
+        avx512_ = std::strcmp(mk_->name, "avx512") == 0;
+        const int64_t nr = mk_->nr;
+        const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
+        const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
+        const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
+        padLength_ = (width + sw - 1) / sw;
+        padRows_ = (height + sh - 1) / sh;
+        padPlane_ = sh * sw * padRows_ * padLength_;   // one channel, all phases
+        // Full panels past the last virtual position read up to nr floats beyond the last plane.
+        paddedFloats_ = alignFloats(batch_ * cin_ * padPlane_ + nr + 16);
+        rowOffsets_.assign(static_cast<size_t>(kSize_), 0);
+        const int64_t taps = geo_.kernelCount(), phasePlane = padRows_ * padLength_;
+        for (int64_t p = 0; p < kSize_; ++p) {
+            const int64_t ci = p / taps, ky = p % taps / geo_.kernel[1], kx = p % geo_.kernel[1];
+            const int64_t r = ky * geo_.dilations[0], c = kx * geo_.dilations[1];
+            rowOffsets_[static_cast<size_t>(p)] =
+                ci * padPlane_ + ((r % sh) * sw + c % sw) * phasePlane + (r / sh) * padLength_ + c / sw;
+        }
+        virtualCount_ = geo_.out[0] * padLength_;
+        const int64_t nPanels = (virtualCount_ + nr - 1) / nr;
+        // A chunk's C block stays in L2: at most 256 KiB, at least one panel, spread over the workers.
+        const int64_t budget = std::max<int64_t>(1, (256 << 10) / (std::max<int64_t>(coutG_, 1) * nr * 4));
+        const int64_t perWorker = (nPanels + workers_ - 1) / workers_;
+        chunkPanels_ = std::max<int64_t>(1, std::min(budget, perWorker));
+        chunks_ = (nPanels + chunkPanels_ - 1) / chunkPanels_;
+        workers_ = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers_, batch_ * groups_ * chunks_)));
+        aStride_ = alignFloats(static_cast<int64_t>(gemm::packedASize(*mk_, coutG_, kSize_)));
+        chunkFloats_ = alignFloats(coutG_ * chunkPanels_ * nr);
+        const Tensor* wc = ctx.constantInput(1);
+        packedW_.clear();
+        if (wc) {
+            packedW_.assign(static_cast<size_t>(aStride_ * groups_), 0.0f);
+            packWeights(wc->data<float>(), packedW_.data());
+        }
+        const int64_t scratch = (wc ? 0 : aStride_ * groups_) + paddedFloats_ + chunkFloats_ * workers_;
+        ctx.requestScratch(static_cast<size_t>(scratch) * sizeof(float));
+    }
+
+    void evalImplicit(EvalContext& ctx, Run& run, float* scratch)
+    {
+        if (packedW_.empty()) {
+            packWeights(ctx.input(1).data<float>(), scratch);
+            run.w = scratch;
+            scratch += aStride_ * groups_;
+        } else {
+            run.w = packedW_.data();
+        }
+        float* padded = scratch;
+        const int64_t channels = batch_ * cin_;
+        auto copy = [&](int64_t c0, int64_t c1) {
+            std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
+            for (int64_t c = c0; c < c1; ++c) {
+                if (avx512_ && geo_.strides[1] == 1)
+                    copyPaddedRowsAvx512(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1],
+                                         geo_.strides[0], padRows_, padLength_, padded + c * padPlane_);
+                else
+                    copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1],
+                               geo_.strides[0], geo_.strides[1], padRows_, padLength_, padded + c * padPlane_);
+            }
+        };
+        std::fill(padded + channels * padPlane_, padded + paddedFloats_, 0.0f);
+        if (workers_ > 1) parallelFor(workers_, channels, 1, copy);
+        else copy(0, channels);
+        run.x = padded;
+        run.scratch = scratch + paddedFloats_;
+        const Run* r = &run;
+        if (workers_ <= 1) workImplicit(*r, 0);
+        else parallelFor(workers_, workers_, 1, [this, r](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) workImplicit(*r, static_cast<int>(t));
+        });
+    }
+
+    // Worker `t` of workers_: every workers_-th (image, group, chunk) task.
+    void workImplicit(const Run& r, int t) const
+    {
+        const int64_t nr = mk_->nr, len = padLength_, OW = geo_.out[1];
+        const int64_t tasks = batch_ * groups_ * chunks_;
+        float* cbuf = r.scratch + chunkFloats_ * t;
+        for (int64_t task = t; task < tasks; task += workers_) {
+            const int64_t chunk = task % chunks_;
+            const int64_t g = task / chunks_ % groups_;
+            const int64_t img = task / chunks_ / groups_;
+            const int64_t v0 = chunk * chunkPanels_ * nr, v1 = std::min(virtualCount_, v0 + chunkPanels_ * nr);
+            const int64_t ldc = chunkPanels_ * nr;
+            gemm::IndirectProblem p;
+            p.m = coutG_;
+            p.k = kSize_;
+            p.a = r.w + g * aStride_;
+            p.base = r.x + (img * cin_ + g * cinG_) * padPlane_;
+            p.offsets = rowOffsets_.data();
+            p.c = cbuf;
+            p.ldc = ldc;
+            p.rowBias = r.bias ? r.bias + g * coutG_ : nullptr;
+            gemm::runIndirect(*mk_, p, v0, v1);
+            // Copy the real outputs (ow < OW) of each output row the chunk touches.
+            float* y = r.y + (img * cout_ + g * coutG_) * outSize_;
+            for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
+                const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
+                if (b >= e) continue;
+                for (int64_t m = 0; m < coutG_; ++m) {
+                    const float* src = cbuf + m * ldc + (b - v0);
+                    float* dst = y + m * outSize_ + oh * OW + (b - oh * len);
+                    if (clamp_)
+                        for (int64_t i = 0; i < e - b; ++i) dst[i] = std::min(std::max(src[i], actLo_), actHi_);
+                    else
+                        std::memcpy(dst, src, static_cast<size_t>(e - b) * sizeof(float));
                 }
             }
         }
@@ -461,11 +637,15 @@ private:
     int workers_ = 1;
     // GEMM paths
     const gemm::MicroKernel* mk_ = nullptr;
+    bool avx512_ = false;   // the AVX-512 micro-kernel runs, so the AVX-512 copies may too
     std::vector<float> packedW_;
     int64_t aStride_ = 0, chunkPanels_ = 1, chunks_ = 1, chunkFloats_ = 0;
     bool inPlace_ = false;
     // Padded, phase-split input planes (im2col 2-D: all channels; depthwise: one per worker).
     int64_t padRows_ = 0, padLength_ = 0, padPlane_ = 0, paddedFloats_ = 0;
+    // Implicit 2-D
+    std::vector<int64_t> rowOffsets_;   // per patch row (channel, ky, kx): offset in the padded input
+    int64_t virtualCount_ = 0;          // OH * padLength_
     // Depthwise
     std::vector<int64_t> dwTaps_;   // per kernel tap: offset of output 0's input in the buffer
     int64_t dwOutOffset_ = 0;

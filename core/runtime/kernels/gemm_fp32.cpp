@@ -16,6 +16,8 @@ void tileAvx2(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
               const float* bias, bool accumulate);
 void tileAvx512(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int rows, int cols,
                 const float* bias, bool accumulate);
+void tileIndirectAvx512(int64_t kc, const float* a, const float* base, const int64_t* offsets, float* c, int64_t ldc,
+                        int rows, int cols, const float* bias, bool accumulate);
 inline constexpr int kAvx2Mr = 6, kAvx2Nr = 16;
 inline constexpr int kAvx512Mr = 8, kAvx512Nr = 32;
 
@@ -53,9 +55,9 @@ void tilePortable(int64_t kc, const float* a, const float* b, int64_t ldb, float
     }
 }
 
-const MicroKernel kPortable{"portable", kPortableMr, kPortableNr, tilePortable};
-const MicroKernel kAvx2{"avx2", kAvx2Mr, kAvx2Nr, tileAvx2};
-const MicroKernel kAvx512{"avx512", kAvx512Mr, kAvx512Nr, tileAvx512};
+const MicroKernel kPortable{"portable", kPortableMr, kPortableNr, tilePortable, nullptr};
+const MicroKernel kAvx2{"avx2", kAvx2Mr, kAvx2Nr, tileAvx2, nullptr};
+const MicroKernel kAvx512{"avx512", kAvx512Mr, kAvx512Nr, tileAvx512, tileIndirectAvx512};
 
 bool cpuHas(const MicroKernel& mk)
 {
@@ -194,6 +196,30 @@ void runTiles(const MicroKernel& mk, const Problem& pr, int64_t mPanelBegin, int
                     const int rows = static_cast<int>(std::min(mr, pr.m - i0));
                     mk.tile(kc, aBlock + p * kc * mr, bPanel, ldb, pr.c + i0 * pr.ldc + j0, pr.ldc, rows, cols,
                             pr.rowBias && !accumulate ? pr.rowBias + i0 : nullptr, accumulate);
+                }
+            }
+        }
+    }
+}
+
+void runIndirect(const MicroKernel& mk, const IndirectProblem& pr, int64_t nBegin, int64_t nEnd)
+{
+    const int64_t mr = mk.mr, nr = mk.nr, kb = blockK(pr.k), mPad = roundUp(pr.m, mr);
+    const int64_t mPanels = (pr.m + mr - 1) / mr, mBlock = std::max<int64_t>(1, kBlockRows / mr);
+    for (int64_t pc = 0; pc < pr.k; pc += kb) {
+        const int64_t kc = std::min(kb, pr.k - pc);
+        const bool accumulate = pc > 0;
+        const float* aBlock = pr.a + pc * mPad;
+        const int64_t* offsets = pr.offsets + pc;
+        for (int64_t pb = 0; pb < mPanels; pb += mBlock) {
+            const int64_t pe = std::min(mPanels, pb + mBlock);
+            for (int64_t j0 = nBegin; j0 < nEnd; j0 += nr) {
+                const int cols = static_cast<int>(std::min(nr, nEnd - j0));
+                for (int64_t p = pb; p < pe; ++p) {
+                    const int64_t i0 = p * mr;
+                    const int rows = static_cast<int>(std::min(mr, pr.m - i0));
+                    mk.indirect(kc, aBlock + p * kc * mr, pr.base + j0, offsets, pr.c + i0 * pr.ldc + (j0 - nBegin), pr.ldc,
+                                rows, cols, pr.rowBias && !accumulate ? pr.rowBias + i0 : nullptr, accumulate);
                 }
             }
         }

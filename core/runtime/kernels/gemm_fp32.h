@@ -34,11 +34,17 @@ namespace joule::rt::gemm {
 using TileFunction = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
                               int rows, int cols, const float* bias, bool accumulate);
 
+// As TileFunction, for a B that is never materialised (implicit im2col): row p of the kc x nr panel
+// is the `cols` contiguous floats at base + offsets[p]; lanes past `cols` are not read.
+using IndirectTileFunction = void (*)(int64_t kc, const float* a, const float* base, const int64_t* offsets, float* c,
+                                      int64_t ldc, int rows, int cols, const float* bias, bool accumulate);
+
 struct MicroKernel {
     const char* name;   // "avx512", "avx2", "portable"
     int mr;             // rows of A per panel
     int nr;             // columns of B per panel
     TileFunction tile;
+    IndirectTileFunction indirect;   // nullptr: this ISA has none (use packed B)
 };
 
 // The fastest micro-kernel this CPU supports (checked once). JOULE_GEMM_ISA=portable|avx2|avx512
@@ -88,6 +94,19 @@ struct Problem {
 // Computes the tiles of A panels [mPanelBegin, mPanelEnd) x B panels [nPanelBegin, nPanelEnd), all k.
 void runTiles(const MicroKernel& mk, const Problem& p, int64_t mPanelBegin, int64_t mPanelEnd, int64_t nPanelBegin,
               int64_t nPanelEnd);
+// C[m x n] = A * B (+ rowBias) with B(p, j) = base[offsets[p] + j] (mk.indirect must be set): the
+// columns [nBegin, nEnd) of C, all rows, all k. Used by Conv for implicit im2col.
+struct IndirectProblem {
+    int64_t m = 0, k = 0;
+    const float* a = nullptr;          // packed A
+    const float* base = nullptr;
+    const int64_t* offsets = nullptr;  // k row offsets into base
+    float* c = nullptr;                // C(i, j) at c[i * ldc + j - nBegin]
+    int64_t ldc = 0;
+    const float* rowBias = nullptr;
+};
+void runIndirect(const MicroKernel& mk, const IndirectProblem& p, int64_t nBegin, int64_t nEnd);
+
 // Computes all of C, split across `threads` (by B panels, or by A panels when n is narrow).
 void run(const MicroKernel& mk, const Problem& p, int threads);
 

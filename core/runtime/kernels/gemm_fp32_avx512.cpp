@@ -68,7 +68,64 @@ void tileRows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
     }
 }
 
+// Row p of B at base + offsets[p]; lanes past `cols` are neither read nor written.
+template <int R>
+void tileIndirect(int64_t kc, const float* a, const float* base, const int64_t* offsets, float* c, int64_t ldc, int cols,
+                  const float* bias, bool accumulate)
+{
+    const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1u);
+    const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols > 16 ? __mmask16((1u << (cols - 16)) - 1u) : __mmask16(0);
+    __m512 lo[R], hi[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        lo[r] = _mm512_setzero_ps();
+        hi[r] = _mm512_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc; ++p) {
+        const float* b = base + offsets[p];
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
+        const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r]);
+            lo[r] = _mm512_fmadd_ps(av, b0, lo[r]);
+            hi[r] = _mm512_fmadd_ps(av, b1, hi[r]);
+        }
+        a += kMr;
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        float* cr = c + r * ldc;
+        __m512 v0 = lo[r], v1 = hi[r];
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+        } else if (bias) {
+            const __m512 bv = _mm512_set1_ps(bias[r]);
+            v0 = _mm512_add_ps(v0, bv);
+            v1 = _mm512_add_ps(v1, bv);
+        }
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+}
+
 } // namespace
+
+void tileIndirectAvx512(int64_t kc, const float* a, const float* base, const int64_t* offsets, float* c, int64_t ldc,
+                        int rows, int cols, const float* bias, bool accumulate)
+{
+    switch (rows) {
+    case 8: tileIndirect<8>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    case 7: tileIndirect<7>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    case 6: tileIndirect<6>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    case 5: tileIndirect<5>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    case 4: tileIndirect<4>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    case 3: tileIndirect<3>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    case 2: tileIndirect<2>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    default: tileIndirect<1>(kc, a, base, offsets, c, ldc, cols, bias, accumulate); break;
+    }
+}
 
 // b is a kc x 32 panel with rows ldb floats apart; columns past `cols` are not read when ldb != 32
 // (B used in place), so b may end right after the last valid column.
