@@ -36,6 +36,9 @@ public:
             for (size_t k = 0; k < g.nodes()[i].inputs.size(); ++k)
                 if (!g.nodes()[i].inputs[k].empty()) uses_[g.nodes()[i].inputs[k]].push_back({static_cast<int>(i), k});
         for (const ValueInfo& v : g.outputs()) graphOutputs_.insert(v.name);
+        for (size_t i = 0; i < g.nodes().size(); ++i)
+            for (const std::string& o : g.nodes()[i].outputs)
+                if (!o.empty()) producer_[o] = static_cast<int>(i);
     }
 
     QuantizedModel run();
@@ -48,6 +51,9 @@ private:
         return it == options_.weightBits.end() ? options_.defaultWeightBits : it->second;
     }
     std::vector<size_t> activationInputs(const Node& n) const;
+    // A value computed from shapes and integer constants only (Shape -> Gather -> Add -> Slice in
+    // exported graphs): never an activation, whatever op reads it.
+    bool isShapeValue(const std::string& v);
     std::string fusedOutput(const Node& n) const;
     const QuantParams& paramsOf(const std::string& tensor);
     void emitActivationQdq(const std::string& t, std::vector<Node>& nodes, Graph& out);
@@ -67,7 +73,33 @@ private:
     std::map<std::string, std::string> neededBy_;         // tensor -> node description (messages)
     std::map<std::string, QuantParams> params_;
     std::map<std::string, std::string> weightDone_;       // weight initializer -> dequantized name
+    std::map<std::string, int> producer_;                 // value -> node index
+    std::map<std::string, bool> shapeValue_;              // memo of isShapeValue()
 };
+
+bool Quantizer::isShapeValue(const std::string& v)
+{
+    if (auto it = shapeValue_.find(v); it != shapeValue_.end()) return it->second;
+    shapeValue_[v] = false;   // cycles cannot occur in a valid graph; this also ends any recursion
+    bool result = false;
+    if (const Tensor* t = src_.initializer(v)) {
+        result = t->dtype() != DataType::Float32 && !src_.isGraphInput(v);
+    } else if (auto p = producer_.find(v); p != producer_.end()) {
+        const Node& n = src_.nodes()[static_cast<size_t>(p->second)];
+        if (n.opType == "Shape" || n.opType == "Size") {
+            result = true;
+        } else if (n.opType == "Constant") {
+            const Attribute* a = n.attribute("value");
+            result = a && a->kind == Attribute::Kind::Tensor ? a->t.dtype() != DataType::Float32 : n.attribute("value_int") ||
+                                                                                                    n.attribute("value_ints");
+        } else {
+            result = !n.inputs.empty();
+            for (const std::string& in : n.inputs)
+                if (!in.empty() && !isShapeValue(in)) result = false;
+        }
+    }
+    return shapeValue_[v] = result;
+}
 
 std::vector<size_t> Quantizer::activationInputs(const Node& n) const
 {
@@ -283,6 +315,7 @@ QuantizedModel Quantizer::run()
         }
         const std::vector<size_t> act = activationInputs(n);
         if (act.empty()) continue;
+        if (std::any_of(act.begin(), act.end(), [&](size_t k) { return isShapeValue(n.inputs[k]); })) continue;
         quantized.insert(i);
         for (size_t k : act) {
             needed_.insert(n.inputs[k]);

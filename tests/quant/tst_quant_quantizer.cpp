@@ -4,10 +4,12 @@
 #include "quant/quant_error.h"
 #include "quant/quantizer.h"
 #include "quant_test_data.h"
+#include "runtime/qdq_lower.h"
 #include "runtime/session.h"
 
 #include <QtTest>
 #include <cmath>
+#include <random>
 
 using namespace joule;
 using namespace joule::quant;
@@ -178,6 +180,64 @@ private slots:
         QVERIFY(std::none_of(q.layers.begin(), q.layers.end(), [](const QuantizedLayer& l) { return l.node == "/fc/Gemm"; }));
         rt::Session s(q.graph);
         QVERIFY_THROWS_EXCEPTION(QuantError, quantizeGraph(fp32, littleRanges(fp32), {.weightBits = {{"/fc/Gemm", 3}}}));
+    }
+
+    // What PyTorch exports do: one bias initializer read by several convolutions, directly and
+    // through an Identity, and int64 shape arithmetic (Shape -> Gather -> Add) beside the tensors.
+    // Every convolution gets an int32 bias of its own (its scale is its own input scale times its
+    // weight scale), so all three lower to QLinearConv; the int64 Add is left alone.
+    void sharedBiasesAndShapeArithmeticQuantize()
+    {
+        std::mt19937 rng(3);
+        auto random = [&](Shape shape) {
+            Tensor t(DataType::Float32, std::move(shape));
+            std::normal_distribution<float> d(0.0f, 0.3f);
+            for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
+            return t;
+        };
+        Attribute k3;
+        k3.kind = Attribute::Kind::Ints;
+        k3.ints = {3, 3};
+        Attribute p1 = k3;
+        p1.ints = {1, 1, 1, 1};
+        const std::map<std::string, Attribute> conv = {{"kernel_shape", k3}, {"pads", p1}};
+        Graph g;
+        g.opsetImports[""] = 13;
+        g.addInput({"x", DataType::Float32, {1, 4, 6, 6}});
+        for (const char* w : {"wa", "wb", "wc"}) g.setInitializer(w, random({4, 4, 3, 3}));
+        g.setInitializer("bias", random({4}));
+        g.setInitializer("one", Tensor::fromVector(DataType::Int64, {}, std::vector<int64_t>{1}));
+        g.addNode({.name = "alias", .opType = "Identity", .inputs = {"bias"}, .outputs = {"bias_c"}});
+        g.addNode({.name = "conv_a", .opType = "Conv", .inputs = {"x", "wa", "bias"}, .outputs = {"ca"}, .attributes = conv});
+        g.addNode({.name = "relu_a", .opType = "Relu", .inputs = {"ca"}, .outputs = {"ra"}});
+        g.addNode({.name = "conv_b", .opType = "Conv", .inputs = {"ra", "wb", "bias"}, .outputs = {"cb"}, .attributes = conv});
+        g.addNode({.name = "relu_b", .opType = "Relu", .inputs = {"cb"}, .outputs = {"rb"}});
+        g.addNode({.name = "conv_c", .opType = "Conv", .inputs = {"rb", "wc", "bias_c"}, .outputs = {"cc"}, .attributes = conv});
+        g.addNode({.name = "relu_c", .opType = "Relu", .inputs = {"cc"}, .outputs = {"rc"}});
+        g.addNode({.name = "gap", .opType = "GlobalAveragePool", .inputs = {"rc"}, .outputs = {"y"}});
+        g.addNode({.name = "shape", .opType = "Shape", .inputs = {"rb"}, .outputs = {"s"}});
+        g.addNode({.name = "gather", .opType = "Gather", .inputs = {"s", "one"}, .outputs = {"channels"}});
+        g.addNode({.name = "plus_one", .opType = "Add", .inputs = {"channels", "one"}, .outputs = {"n"}});
+        g.addOutput({"y", DataType::Float32, {1, 4, 1, 1}});
+        g.addOutput({"n", DataType::Int64, {}});
+        g.validate();
+        std::map<std::string, Range> ranges;
+        for (const char* t : {"x", "ca", "ra", "cb", "rb", "cc", "rc", "y"}) ranges[t] = {-3.0f, 3.0f};
+
+        const QuantizedModel q = quantizeGraph(g, ranges);
+        q.graph.validate();
+        for (const char* c : {"conv_a", "conv_b", "conv_c"}) {
+            const auto l = std::find_if(q.layers.begin(), q.layers.end(), [&](const QuantizedLayer& x) { return x.node == c; });
+            QVERIFY2(l != q.layers.end() && !l->bias.empty(), c);
+            QCOMPARE(q.graph.initializer(l->bias)->dtype(), DataType::Int32);
+        }
+        QVERIFY(q.graph.initializer("bias"));   // the Identity still reads the float bias
+        QVERIFY(std::none_of(q.layers.begin(), q.layers.end(), [](const QuantizedLayer& l) { return l.node == "plus_one"; }));
+        const Graph lowered = rt::lowerQdq(q.graph);
+        QCOMPARE(rt::loweredOpCounts(lowered)["QLinearConv"], 3);
+        rt::Session s(lowered);
+        const auto out = s.run({{"x", random({1, 4, 6, 6})}});
+        QCOMPARE(out.at("n").data<int64_t>()[0], int64_t{5});
     }
 
     void missingRangeNamesTheTensor()
