@@ -45,9 +45,9 @@ inline Shape broadcastShapes(const Shape& a, const Shape& b)
     return out;
 }
 
-// Elements of the output processed per task when an elementwise loop is split across threads.
-// parallelFor starts threads per call, so only large tensors are worth splitting.
-inline constexpr int64_t kElementwiseGrain = 1 << 17;
+// Elements of the output processed per task when an elementwise loop is split across threads: a
+// part (some microseconds of work) must outweigh handing it to a worker of the pool.
+inline constexpr int64_t kElementwiseGrain = 1 << 15;
 
 template <int N>
 class BroadcastPlan {

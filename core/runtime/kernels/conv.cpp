@@ -28,7 +28,7 @@ constexpr int64_t kChunkBytes = 1 << 20;
 // deeper ones pack it (strided reads of many input rows per tile are slow).
 constexpr int64_t kInPlaceMaxK = 32;
 // Below this many multiply-adds a convolution runs on one thread.
-constexpr double kParallelMacs = 4.0e6;
+constexpr double kParallelMacs = 5.0e5;
 // Largest kernel (taps per channel) of the 2-D paths; larger ones take the N-d path.
 constexpr int64_t kMaxTaps2d = 64;
 
@@ -130,6 +130,34 @@ void copyPaddedRowsAvx512(const float* __restrict x, int64_t H, int64_t W, int64
         for (int64_t iw = 0; iw < W; iw += 16) {
             const __mmask16 m = W - iw >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (W - iw)) - 1u);
             _mm512_mask_storeu_ps(d + iw, m, _mm512_maskz_loadu_ps(m, in + iw));
+        }
+    }
+}
+
+// copyPadded with two column phases (stride-2 convolutions): 32 input columns at a time are split
+// into their 16 even and 16 odd ones with two permutations.
+__attribute__((target("avx512f")))
+void copyPaddedPhase2Avx512(const float* __restrict x, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t rowPhases,
+                            int64_t rows, int64_t len, float* __restrict dst)
+{
+    const int64_t plane = rows * len;
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t ih = 0; ih < H; ++ih) {
+        const int64_t r = ih + pt;
+        float* base = dst + (r % rowPhases) * 2 * plane + (r / rowPhases) * len;
+        const float* in = x + ih * W;
+        // input column 2i goes to phase pl % 2 at i + pl / 2, column 2i + 1 to the other phase
+        float* a = base + (pl % 2) * plane + pl / 2;
+        float* b = base + ((pl + 1) % 2) * plane + (pl + 1) / 2;
+        for (int64_t iw = 0; iw < W; iw += 32) {
+            const int64_t n = std::min<int64_t>(32, W - iw);
+            const __mmask16 m0 = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
+            const __mmask16 m1 = n >= 32 ? __mmask16(0xFFFF) : n > 16 ? __mmask16((1u << (n - 16)) - 1u) : __mmask16(0);
+            const __m512 lo = _mm512_maskz_loadu_ps(m0, in + iw), hi = _mm512_maskz_loadu_ps(m1, in + iw + 16);
+            const int64_t ne = (n + 1) / 2, no = n / 2;
+            _mm512_mask_storeu_ps(a + iw / 2, __mmask16((1u << ne) - 1u), _mm512_permutex2var_ps(lo, evens, hi));
+            if (no > 0) _mm512_mask_storeu_ps(b + iw / 2, __mmask16((1u << no) - 1u), _mm512_permutex2var_ps(lo, odds, hi));
         }
     }
 }
@@ -501,14 +529,9 @@ private:
         const int64_t channels = batch_ * cin_;
         auto copy = [&](int64_t c0, int64_t c1) {
             std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
-            for (int64_t c = c0; c < c1; ++c) {
-                if (avx512_ && geo_.strides[1] == 1)
-                    copyPaddedRowsAvx512(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1],
-                                         geo_.strides[0], padRows_, padLength_, padded + c * padPlane_);
-                else
-                    copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1],
-                               geo_.strides[0], geo_.strides[1], padRows_, padLength_, padded + c * padPlane_);
-            }
+            for (int64_t c = c0; c < c1; ++c)
+                copyPaddedAny(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.strides[0], geo_.strides[1], padRows_,
+                              padLength_, padded + c * padPlane_);
         };
         std::fill(padded + channels * padPlane_, padded + paddedFloats_, 0.0f);
         if (workers_ > 1) parallelFor(workers_, channels, 1, copy);
@@ -567,6 +590,7 @@ private:
     // whole plane computes all outputs (plus a few columns past the right edge, dropped after).
     void prepareDepthwise(PrepareContext& ctx)
     {
+        avx512_ = std::strcmp(gemm::bestMicroKernel().name, "avx512") == 0;
         const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
         const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
         const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
@@ -598,8 +622,7 @@ private:
         for (int64_t k = 0; k < taps; ++k) src[k] = buffer + dwTaps_[static_cast<size_t>(k)];
         const int64_t n = (OH - 1) * len + OW;
         for (int64_t channel = t; channel < batch_ * cin_; channel += workers_) {
-            copyPadded(r.x + channel * H * W, H, W, geo_.padBegin[0], geo_.padBegin[1], geo_.strides[0],
-                       geo_.strides[1], padRows_, len, buffer);
+            copyPaddedAny(r.x + channel * H * W, H, W, geo_.strides[0], geo_.strides[1], padRows_, len, buffer);
             const int64_t img = channel / cin_, ci = channel % cin_;
             for (int64_t m = 0; m < coutG_; ++m) {
                 const int64_t co = ci * coutG_ + m;
@@ -619,6 +642,18 @@ private:
                 if (clamp_) clampRange(out, OH * OW);
             }
         }
+    }
+
+    // copyPadded of one channel, with the AVX-512 copies where they apply.
+    void copyPaddedAny(const float* x, int64_t H, int64_t W, int64_t rowPhases, int64_t colPhases, int64_t rows,
+                       int64_t len, float* dst) const
+    {
+        if (avx512_ && colPhases == 1)
+            copyPaddedRowsAvx512(x, H, W, geo_.padBegin[0], geo_.padBegin[1], rowPhases, rows, len, dst);
+        else if (avx512_ && colPhases == 2)
+            copyPaddedPhase2Avx512(x, H, W, geo_.padBegin[0], geo_.padBegin[1], rowPhases, rows, len, dst);
+        else
+            copyPadded(x, H, W, geo_.padBegin[0], geo_.padBegin[1], rowPhases, colPhases, rows, len, dst);
     }
 
     void clampRange(float* y, int64_t n) const

@@ -231,7 +231,7 @@ void run(const MicroKernel& mk, const Problem& pr, int threads)
     if (pr.m <= 0 || pr.n <= 0) return;
     const int64_t mPanels = (pr.m + mk.mr - 1) / mk.mr, nPanels = (pr.n + mk.nr - 1) / mk.nr;
     const double macs = static_cast<double>(pr.m) * static_cast<double>(pr.n) * static_cast<double>(pr.k);
-    if (threads <= 1 || macs < 4.0e6) {   // starting a thread costs tens of microseconds
+    if (threads <= 1 || macs < 5.0e5) {   // a part must outweigh handing it to a worker (a few us)
         runTiles(mk, pr, 0, mPanels, 0, nPanels);
         return;
     }

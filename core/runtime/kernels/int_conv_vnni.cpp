@@ -294,7 +294,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         }
         };
         const int64_t jobs = mBlocks_ * virtualBlocks_;
-        const bool parallel = threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 20);
+        const bool parallel = threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 17);
         if (simd && parallel) parallelFor(threads, C / 4, 1, stageQuads);
         else if (simd) stageQuads(0, C / 4);
         for (int64_t c = 0; !simd && c < C; ++c) {
