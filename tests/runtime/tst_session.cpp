@@ -445,6 +445,36 @@ private slots:
         }
     }
 
+    // A residual Add followed by Relu / Clip: the Add clamps each sum itself (also with broadcasting).
+    void reluAndClipAfterAddAreFusedWithSameResults()
+    {
+        for (const std::string act : {"Relu", "Clip"})
+            for (const Shape bShape : {Shape{1, 2, 5, 5}, Shape{2, 1, 1}}) {
+                Graph g;
+                g.opsetImports[""] = 13;
+                g.addInput({"a", DataType::Float32, {1, 2, 5, 5}});
+                g.addInput({"b", DataType::Float32, bShape});
+                g.addNode(op("add", "Add", {"a", "b"}, "s"));
+                if (act == "Clip") {
+                    g.setInitializer("lo", floats({}, {-0.5f}));
+                    g.setInitializer("hi", floats({}, {0.75f}));
+                    g.addNode(op("act", "Clip", {"s", "lo", "hi"}, "y"));
+                } else {
+                    g.addNode(op("act", act, {"s"}, "y"));
+                }
+                g.addOutput(anyShape("y"));
+                const Tensor a = ramp({1, 2, 5, 5}, -2.0f, 0.081f);
+                Tensor b = ramp(bShape, 1.0f, -0.043f);
+                Session plain(g), fused(g, {.fuseActivations = true});
+                const Tensor expected = plain.run({{"a", a}, {"b", b}}).at("y");
+                const Tensor got = fused.run({{"a", a}, {"b", b}}).at("y");
+                QCOMPARE(fused.steps().size(), size_t(1));
+                QVERIFY2(got.sameContents(expected), act.c_str());
+                const auto v = expected.values<float>();
+                QVERIFY(std::count(v.begin(), v.end(), act == "Relu" ? 0.0f : -0.5f) > 0);   // clamping happened
+            }
+    }
+
     void activationIsNotFusedWhenItsInputIsObservedOrAGraphOutput()
     {
         const Tensor x = ramp({1, 2, 5, 5}, -2.0f, 0.081f);

@@ -7,6 +7,7 @@ namespace joule::rt {
 namespace {
 
 struct AddOp {
+    static constexpr bool kClampable = true;   // BinaryKernel may fuse a following Relu / Clip
     template <typename T> T operator()(T a, T b) const { return ew::wrapAdd(a, b); }
 };
 struct SubOp {

@@ -483,9 +483,13 @@ private:
         const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
         const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
         const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
-        padLength_ = (width + sw - 1) / sw;
-        padRows_ = (height + sh - 1) / sh;
-        padPlane_ = sh * sw * padRows_ * padLength_;   // one channel, all phases
+        // A strided 1x1 convolution without padding (ResNet shortcuts) reads one phase only: the
+        // input is subsampled straight into [OH][OW] planes.
+        subsample_ = geo_.kernelCount() == 1 && geo_.padBegin[0] == 0 && geo_.padBegin[1] == 0 && geo_.padEnd[0] == 0 &&
+                     geo_.padEnd[1] == 0;
+        padLength_ = subsample_ ? geo_.out[1] : (width + sw - 1) / sw;
+        padRows_ = subsample_ ? geo_.out[0] : (height + sh - 1) / sh;
+        padPlane_ = (subsample_ ? 1 : sh * sw) * padRows_ * padLength_;   // one channel, all phases
         // Full panels past the last virtual position read up to nr floats beyond the last plane.
         paddedFloats_ = alignFloats(batch_ * cin_ * padPlane_ + nr + 16);
         rowOffsets_.assign(static_cast<size_t>(kSize_), 0);
@@ -528,6 +532,16 @@ private:
         float* padded = scratch;
         const int64_t channels = batch_ * cin_;
         auto copy = [&](int64_t c0, int64_t c1) {
+            if (subsample_) {
+                const int64_t W = geo_.in[1], OH = geo_.out[0], OW = geo_.out[1], sh = geo_.strides[0], sw = geo_.strides[1];
+                for (int64_t c = c0; c < c1; ++c)
+                    for (int64_t oh = 0; oh < OH; ++oh) {
+                        const float* src = run.x + c * inSize_ + oh * sh * W;
+                        float* dst = padded + c * padPlane_ + oh * OW;
+                        for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow * sw];
+                    }
+                return;
+            }
             std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
             for (int64_t c = c0; c < c1; ++c)
                 copyPaddedAny(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.strides[0], geo_.strides[1], padRows_,
@@ -681,6 +695,7 @@ private:
     // Implicit 2-D
     std::vector<int64_t> rowOffsets_;   // per patch row (channel, ky, kx): offset in the padded input
     int64_t virtualCount_ = 0;          // OH * padLength_
+    bool subsample_ = false;            // strided 1x1 without padding: planes are [OH][OW]
     // Depthwise
     std::vector<int64_t> dwTaps_;   // per kernel tap: offset of output 0's input in the buffer
     int64_t dwOutOffset_ = 0;

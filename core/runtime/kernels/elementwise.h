@@ -126,14 +126,38 @@ public:
         ctx.setOutput(0, dataTypeOf<Out>(), plan_.outputShape());
     }
 
+    // A following Relu / Clip is applied to each value as it is computed, for ops that say they allow
+    // it (Op::kClampable: Add, Sub, Mul on float; a residual Add + Relu is one pass instead of two).
+    bool fuseActivation(float lo, float hi) override
+    {
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<Out, float> && requires { Op::kClampable; }) {
+            lo_ = lo;
+            hi_ = hi;
+            clamp_ = true;
+            return true;
+        }
+        return false;
+    }
+
     void eval(EvalContext& ctx) override
     {
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<Out, float> && requires { Op::kClampable; }) {
+            if (clamp_) {
+                const float lo = lo_, hi = hi_;
+                auto clamped = [lo, hi](float a, float b) { return std::min(std::max(Op{}(a, b), lo), hi); };
+                broadcastBinary(plan_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), ctx.output(0).data<Out>(), clamped,
+                                ctx.threads());
+                return;
+            }
+        }
         broadcastBinary(plan_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), ctx.output(0).data<Out>(), Op{},
                         ctx.threads());
     }
 
 private:
     BroadcastPlan<2> plan_;
+    bool clamp_ = false;
+    float lo_ = 0, hi_ = 0;
 };
 
 } // namespace joule::rt::ew
