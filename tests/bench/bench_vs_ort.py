@@ -3,12 +3,16 @@
 
     /usr/bin/python3 tests/bench/bench_vs_ort.py [--build build] [--rounds 3] [--runs 50] [--threads 1,2]
                                                 [--model M.onnx ...] [--no-int8] [--markdown]
+                                            [--eval-model M.onnx ...] [--eval-threads 2] [--no-eval]
 
 For every model, thread count and precision it alternates `joule bench` and ONNX Runtime
 (tests/bench/ort_bench.mjs) for --rounds rounds of --runs timed runs each, and reports the median of
 each side's round medians and their ratio (ours / ONNX Runtime: below 1 is faster than ONNX Runtime).
 fp32 runs the model as it is; int8 runs a QDQ copy that our quantize plugin makes (min-max on 16
 seeded random inputs) in both: ONNX Runtime on the QDQ graph, ours lowered to the integer engine.
+
+Then the Fashion-MNIST evaluation throughput (test set, batches of 64; ours / ONNX Runtime above 1
+is faster than ONNX Runtime).
 
 Default models: the Fashion-MNIST reference models (resources/models/fmnist_*.onnx) and the torchvision
 exports in BUILD/test-models (tests/models/export_torchvision.py; ctest's ort fixture makes them).
@@ -73,14 +77,19 @@ def main(argv):
     p.add_argument("--model", action="append", default=[])
     p.add_argument("--no-int8", action="store_true")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--eval-model", action="append", default=[],
+                   help="Fashion-MNIST model for the evaluation-throughput rows (default: resources/models/fmnist_resnet8.onnx)")
+    p.add_argument("--eval-threads", default="2", help="thread counts of the evaluation-throughput rows")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation-throughput rows")
     a = p.parse_args(argv)
     joule = os.path.join(a.build, "bin", "joule")
     node = shutil.which("node") or shutil.which("nodejs")
     if not os.path.exists(joule) or not node:
         print(f"bench_vs_ort: needs {joule} and node on PATH", file=sys.stderr)
         return 2
+    torchvision = ("mobilenetv2.onnx", "resnet18.onnx", "squeezenet1_1.onnx", "shufflenetv2.onnx")
     models = a.model or sorted(glob.glob(os.path.join(ROOT, "resources", "models", "fmnist_*.onnx"))) + \
-        [m for m in (os.path.join(a.build, "test-models", f) for f in ("mobilenetv2.onnx", "resnet18.onnx", "squeezenet1_1.onnx", "shufflenetv2.onnx")) if os.path.exists(m)]
+        [m for m in (os.path.join(a.build, "test-models", f) for f in torchvision) if os.path.exists(m)]
     threads = [int(t) for t in a.threads.split(",")]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -110,11 +119,53 @@ def main(argv):
                     rows.append((os.path.basename(model), precision, t, o, r, o / r))
                     print(f"  {os.path.basename(model):22s} {precision:5s} {t} thread(s): ours {o:9.3f} ms, ONNX Runtime {r:9.3f} ms, ratio {o / r:5.2f}",
                           flush=True)
+    eval_rows = [] if a.no_eval else eval_throughput(a, joule, node)
     if a.markdown:
         print("\n| model | precision | threads | ours ms | ONNX Runtime ms | ours / ORT |\n|---|---|---|---|---|---|")
         for m, prec, t, o, r, q in rows:
             print(f"| {m} | {prec} | {t} | {o:.3f} | {r:.3f} | {q:.2f} |")
+        if eval_rows:
+            print("\n| model | threads | ours images/s | ONNX Runtime images/s | ours / ORT |\n|---|---|---|---|---|")
+            for m, t, o, r in eval_rows:
+                print(f"| {m} | {t} | {o:,.0f} | {r:,.0f} | {o / r:.2f} |")
     return 0
+
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"   # Debian's dataset-fashion-mnist
+
+
+def eval_throughput(a, joule, node):
+    """Fashion-MNIST test set (10,000 images) in batches of 64: `joule eval --threads T` against ONNX
+    Runtime (ort_eval.mjs), interleaved for --rounds rounds; ONNX Runtime's figure is the better of its
+    two ways to use T threads (one session with T intra-op threads, or T sessions side by side)."""
+    images = os.path.join(FASHION_MNIST, "t10k-images-idx3-ubyte.gz")
+    labels = os.path.join(FASHION_MNIST, "t10k-labels-idx1-ubyte.gz")
+    if not (os.path.exists(images) and os.path.exists(labels)):
+        raise RuntimeError(f"no Fashion-MNIST test set in {FASHION_MNIST} (install dataset-fashion-mnist)")
+    rows = []
+    for model in a.eval_model or [os.path.join(ROOT, "resources", "models", "fmnist_resnet8.onnx")]:
+        card_path = os.path.splitext(model)[0] + ".card.json"
+        pre = json.load(open(card_path))["preprocessing"] if os.path.exists(card_path) else {}
+        scale, mean, std = pre.get("scale", 1 / 255), pre.get("mean", [0.0])[0], pre.get("std", [1.0])[0]
+        for t in [int(x) for x in a.eval_threads.split(",")]:
+            ours, theirs = [], []
+            for _ in range(a.rounds):
+                d = run_json([joule, "eval", model, "--dataset", "fashion-mnist:test", "--threads", str(t), "--json"])
+                ours.append(d["images_per_s"])
+                best = 0.0
+                for mode in ("intra", "sessions"):
+                    r = run_json([node, os.path.join(HERE, "ort_eval.mjs"), model, "--images", images, "--labels", labels,
+                                  "--batch", "64", "--threads", str(t), "--mode", mode, "--scale", str(scale),
+                                  "--mean", str(mean), "--std", str(std)])
+                    if abs(r["accuracy"] - d["accuracy"]) > 0.001:
+                        raise RuntimeError(f"{model}: ONNX Runtime's accuracy {r['accuracy']} differs from ours {d['accuracy']}")
+                    best = max(best, r["images_per_s"])
+                theirs.append(best)
+            o, r = statistics.median(ours), statistics.median(theirs)
+            rows.append((os.path.basename(model), t, o, r))
+            print(f"  {os.path.basename(model):22s} eval  {t} thread(s): ours {o:9,.0f} images/s, ONNX Runtime {r:9,.0f} images/s, "
+                  f"ratio {o / r:5.2f}", flush=True)
+    return rows
 
 
 if __name__ == "__main__":
