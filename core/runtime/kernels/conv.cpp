@@ -542,10 +542,21 @@ private:
                     }
                 return;
             }
-            std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
-            for (int64_t c = c0; c < c1; ++c)
-                copyPaddedAny(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.strides[0], geo_.strides[1], padRows_,
-                              padLength_, padded + c * padPlane_);
+            const int64_t H = geo_.in[0], W = geo_.in[1], pt = geo_.padBegin[0], pl = geo_.padBegin[1], len = padLength_;
+            const bool unitStride = geo_.strides[0] == 1 && geo_.strides[1] == 1;
+            if (!unitStride) std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
+            for (int64_t c = c0; c < c1; ++c) {
+                float* plane = padded + c * padPlane_;
+                if (unitStride) {   // zero only the border; the copy writes the rest
+                    std::fill(plane, plane + pt * len, 0.0f);
+                    for (int64_t r = pt; r < pt + H; ++r) {
+                        std::fill(plane + r * len, plane + r * len + pl, 0.0f);
+                        std::fill(plane + r * len + pl + W, plane + (r + 1) * len, 0.0f);
+                    }
+                    std::fill(plane + (pt + H) * len, plane + padPlane_, 0.0f);
+                }
+                copyPaddedAny(run.x + c * inSize_, H, W, geo_.strides[0], geo_.strides[1], padRows_, len, plane);
+            }
         };
         std::fill(padded + channels * padPlane_, padded + paddedFloats_, 0.0f);
         if (workers_ > 1) parallelFor(workers_, channels, 1, copy);

@@ -255,7 +255,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         // Stage: [phase][c4][h'][w'][4], x_zero_point in the padding.
         std::memset(stage, xZeroU8_, stageBytes_);
         const uint8_t* xn = xb + n * C * H * W;
-        const bool simd = C % 4 == 0 && (sw_ == 1 || sw_ == 2);
+        const bool simd = sw_ == 1 || sw_ == 2;
         const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
         auto stageQuads = [&](int64_t q0, int64_t q1) {
         for (int64_t c = 4 * q0; c < 4 * q1; c += 4) {
@@ -263,6 +263,11 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                 const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
                 const uint8_t* r0 = xn + (c * H + h) * W;
                 const int64_t planeStride = H * W;
+                // Channel c + k of this row (16 bytes from column w); past the last channel (C not a
+                // multiple of 4) zeros, which meet zero weights.
+                auto channel = [&](const uint8_t* row, int k, int64_t w, int64_t cnt) {
+                    return c + k < C ? loadBytes(row + k * planeStride + w, cnt, flip) : _mm_setzero_si128();
+                };
                 auto rowDst = [&](int64_t pw) {
                     return stage + (((ph * sw_ + pw) * c4_ + c / 4) * planeDwords_ + hh * swp_) * 4;
                 };
@@ -270,9 +275,8 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                     uint8_t* dst = rowDst(0) + padL * 4;
                     for (int64_t w = 0; w < W; w += 16) {
                         const int64_t cnt = std::min<int64_t>(16, W - w);
-                        interleave4(loadBytes(r0 + w, cnt, flip), loadBytes(r0 + planeStride + w, cnt, flip),
-                                    loadBytes(r0 + 2 * planeStride + w, cnt, flip), loadBytes(r0 + 3 * planeStride + w, cnt, flip),
-                                    cnt, dst + w * 4);
+                        interleave4(channel(r0, 0, w, cnt), channel(r0, 1, w, cnt), channel(r0, 2, w, cnt),
+                                    channel(r0, 3, w, cnt), cnt, dst + w * 4);
                     }
                 } else {
                     // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
@@ -282,7 +286,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                     for (int64_t w = 0; w < W; w += 16) {
                         const int64_t cnt = std::min<int64_t>(16, W - w);
                         __m128i rows[4];
-                        for (int k = 0; k < 4; ++k) rows[k] = _mm_shuffle_epi8(loadBytes(r0 + k * planeStride + w, cnt, flip), evenOdd);
+                        for (int k = 0; k < 4; ++k) rows[k] = _mm_shuffle_epi8(channel(r0, k, w, cnt), evenOdd);
                         const int64_t ne = (cnt + 1) / 2, no = cnt / 2;
                         interleave4(rows[0], rows[1], rows[2], rows[3], ne, dstEven + (w / 2) * 4);
                         if (no > 0)
@@ -295,8 +299,8 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         };
         const int64_t jobs = mBlocks_ * virtualBlocks_;
         const bool parallel = threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 17);
-        if (simd && parallel) parallelFor(threads, C / 4, 1, stageQuads);
-        else if (simd) stageQuads(0, C / 4);
+        if (simd && parallel) parallelFor(threads, c4_, 1, stageQuads);
+        else if (simd) stageQuads(0, c4_);
         for (int64_t c = 0; !simd && c < C; ++c) {
             const uint8_t* plane = xn + c * H * W;
             for (int64_t h = 0; h < H; ++h) {
