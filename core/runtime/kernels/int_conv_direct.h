@@ -21,8 +21,9 @@
 //   - y = clamp(zp_y + rne(acc * m0 / 2^shift)) per output channel: Requantizer's rounding,
 //     branch-free, in 64-bit lanes.
 // Depthwise convolutions (one input and one output channel per group) stage each channel as its
-// own byte plane [C][phase][H'][W'] and sum the taps in 16 int32 lanes (vpmulld; vpdpbusd would add
-// neighbouring channels). Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D
+// own byte plane [C][phase][H'][W']. 64 positions at a time, the bytes of four taps are interleaved
+// into dwords so that one vpdpbusd adds four taps' products of the same channel (a fourth dword of
+// zero weights pads the last group); the rest of a row takes 16 int32 lanes per tap (vpmulld). Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D
 // or 2-D, int8 weights with zero point 0, weights and bias constant.
 
 #include "runtime/cpu_isa.h"
@@ -83,6 +84,8 @@ private:
     std::vector<int32_t> offsets_;     // per step (kh, kw, c4): dword offset into the staged input
     std::vector<int32_t> packedW_;     // dense: [mBlock][step][kChannelBlock] dwords of 4 int8;
                                        // depthwise: [channel][tap] int32
+    std::vector<int32_t> quadW_;       // depthwise: [channel][tap / 4] dwords of 4 int8 taps (0 past the last)
+    std::vector<int32_t> quadOffsets_; // depthwise: [tap rounded up to 4] offsets (tap 0's past the last)
     std::vector<int32_t> biasEff_;     // per channel (padded to mBlocks * kChannelBlock)
     std::vector<int32_t> multiplier_;  // per channel
     std::vector<int32_t> shift_;       // per channel

@@ -122,6 +122,14 @@ void DirectConv::prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t 
         }
         biasEff_[static_cast<size_t>(c)] = static_cast<int32_t>((bias ? bias[c] : 0) - static_cast<int64_t>(xZeroU8_) * wsum);
     }
+    // For vpdpbusd: four taps' weights per dword, four taps' inputs interleaved per position.
+    const int64_t taps = KH * KW, quads = (taps + 3) / 4;
+    quadW_.assign(static_cast<size_t>(C * quads), 0);
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t t = 0; t < taps; ++t)
+            reinterpret_cast<int8_t*>(&quadW_[static_cast<size_t>(c * quads + t / 4)])[t % 4] = w[c * taps + t];
+    quadOffsets_.assign(static_cast<size_t>(quads * 4), offsets_[0]);
+    for (int64_t t = 0; t < taps; ++t) quadOffsets_[static_cast<size_t>(t)] = offsets_[static_cast<size_t>(t)];
 }
 
 void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW)
@@ -212,7 +220,40 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
             const VecRequant rq(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
             const __m512i b = _mm512_set1_epi32(biasEff_[static_cast<size_t>(c)]);
             const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + c * OH * OW);
-            for (int64_t grp = 0; grp < groups; ++grp) {
+            // 64 positions at a time: the inputs of 4 taps interleaved into dwords (the unpacks work
+            // within 128-bit lanes), 4 products per vpdpbusd, then the lanes put back in order.
+            const int32_t* wq = quadW_.data() + c * ((taps + 3) / 4);
+            int64_t grp = 0;
+            for (; grp + 4 <= groups; grp += 4) {
+                __m512i acc0 = b, acc1 = b, acc2 = b, acc3 = b;
+                for (int64_t q = 0; q * 4 < taps; ++q) {
+                    const int32_t* off = quadOffsets_.data() + q * 4;
+                    const uint8_t* at = sc + grp * 16;
+                    const __m512i t0 = _mm512_loadu_si512(at + off[0]), t1 = _mm512_loadu_si512(at + off[1]);
+                    const __m512i t2 = _mm512_loadu_si512(at + off[2]), t3 = _mm512_loadu_si512(at + off[3]);
+                    const __m512i abLo = _mm512_unpacklo_epi8(t0, t1), abHi = _mm512_unpackhi_epi8(t0, t1);
+                    const __m512i cdLo = _mm512_unpacklo_epi8(t2, t3), cdHi = _mm512_unpackhi_epi8(t2, t3);
+                    const __m512i wv = _mm512_set1_epi32(wq[q]);
+                    acc0 = _mm512_dpbusd_epi32(acc0, _mm512_unpacklo_epi16(abLo, cdLo), wv);   // lane l: 16l + 0..3
+                    acc1 = _mm512_dpbusd_epi32(acc1, _mm512_unpackhi_epi16(abLo, cdLo), wv);   // 16l + 4..7
+                    acc2 = _mm512_dpbusd_epi32(acc2, _mm512_unpacklo_epi16(abHi, cdHi), wv);   // 16l + 8..11
+                    acc3 = _mm512_dpbusd_epi32(acc3, _mm512_unpackhi_epi16(abHi, cdHi), wv);   // 16l + 12..15
+                }
+                // 4 x 4 transpose of 128-bit lanes: out[l] = (acc0.l, acc1.l, acc2.l, acc3.l).
+                const __m512i u0 = _mm512_shuffle_i32x4(acc0, acc1, 0x44), u1 = _mm512_shuffle_i32x4(acc0, acc1, 0xEE);
+                const __m512i u2 = _mm512_shuffle_i32x4(acc2, acc3, 0x44), u3 = _mm512_shuffle_i32x4(acc2, acc3, 0xEE);
+                const __m512i out[4] = {_mm512_shuffle_i32x4(u0, u2, 0x88), _mm512_shuffle_i32x4(u0, u2, 0xDD),
+                                        _mm512_shuffle_i32x4(u1, u3, 0x88), _mm512_shuffle_i32x4(u1, u3, 0xDD)};
+                for (int k = 0; k < 4; ++k) {
+                    const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(out[k]));
+                    const size_t g = static_cast<size_t>(grp + k);
+                    for (int32_t s = segmentStart_[g]; s < segmentStart_[g + 1]; ++s) {
+                        const Segment& sg = segments_[static_cast<size_t>(s)];
+                        _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
+                    }
+                }
+            }
+            for (; grp < groups; ++grp) {
                 __m512i acc = b;
                 for (int64_t t = 0; t < taps; ++t) {
                     const __m128i xv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + offsets_[static_cast<size_t>(t)] + grp * 16));
