@@ -34,6 +34,16 @@ constexpr int64_t kMaxTaps2d = 64;
 
 int64_t alignFloats(int64_t n) { return (n + 15) / 16 * 16; }
 
+// Panels per chunk when nPanels panels of each of `tasksPerChunk` (image, group) pairs are cut into
+// chunks of at most `budget` panels: as even as possible, and in a number of tasks the workers share
+// evenly (98 panels by 32 on 2 workers: 4 chunks of 25 and 23, not 32, 32, 32 and 2).
+int64_t balancedChunkPanels(int64_t nPanels, int64_t budget, int64_t tasksPerChunk, int workers)
+{
+    int64_t chunks = (nPanels + std::max<int64_t>(budget, 1) - 1) / std::max<int64_t>(budget, 1);
+    while (workers > 1 && (tasksPerChunk * chunks) % workers != 0 && chunks < nPanels) ++chunks;
+    return std::max<int64_t>(1, (nPanels + chunks - 1) / chunks);
+}
+
 // The loops below are cloned per instruction set; the loader picks the best clone for this CPU.
 
 // Copies one H x W channel into a zero-bordered, phase-split plane: padded row r = ih + pt and column
@@ -328,8 +338,7 @@ private:
         // are tall: every chunk streams all the weights once more.
         const int64_t budgetPanels = std::max<int64_t>(kChunkBytes / (std::max<int64_t>(kSize_, 1) * nr * 4),
                                                        (coutG_ + nr - 1) / nr);
-        const int64_t perWorker = (nPanels + workers_ - 1) / workers_;
-        chunkPanels_ = std::max<int64_t>(1, std::min(budgetPanels, perWorker));
+        chunkPanels_ = balancedChunkPanels(nPanels, budgetPanels, batch_ * groups_, workers_);
         chunks_ = (nPanels + chunkPanels_ - 1) / chunkPanels_;
         workers_ = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers_, batch_ * groups_ * chunks_)));
 
@@ -504,8 +513,7 @@ private:
         const int64_t nPanels = (virtualCount_ + nr - 1) / nr;
         // A chunk's C block stays in L2: at most 256 KiB, at least one panel, spread over the workers.
         const int64_t budget = std::max<int64_t>(1, (256 << 10) / (std::max<int64_t>(coutG_, 1) * nr * 4));
-        const int64_t perWorker = (nPanels + workers_ - 1) / workers_;
-        chunkPanels_ = std::max<int64_t>(1, std::min(budget, perWorker));
+        chunkPanels_ = balancedChunkPanels(nPanels, budget, batch_ * groups_, workers_);
         chunks_ = (nPanels + chunkPanels_ - 1) / chunkPanels_;
         workers_ = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers_, batch_ * groups_ * chunks_)));
         aStride_ = alignFloats(static_cast<int64_t>(gemm::packedASize(*mk_, coutG_, kSize_)));
