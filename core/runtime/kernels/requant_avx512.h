@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <bit>
 #include <cstdint>
 
 namespace joule::rt {
@@ -13,11 +14,22 @@ namespace joule::rt {
 // y = clamp(zp + rne(acc * m / 2^shift), lo, hi) in 16 int32 lanes, exactly as Requantizer::apply
 // followed by QuantClamp: 64-bit products in even / odd lanes, rounding half to even without
 // branches (round up when rem + (q & 1) > half).
+//
+// apply() takes a shorter path when every |acc| < 2^22: then |acc * m| < 2^53, so the double
+// product acc * (m / 2^shift) is the exact quotient (m / 2^shift is exact too), and rounding it to
+// an integer half to even (vroundscalepd) gives the same integer as the 64-bit path, in fewer steps.
 struct VecRequant {
-    __m512i m, mask, half, lo, hi, zp, one;
+    __m512i m, mask, half, lo, hi, zp, one, exactLimit;
+    __m512d scaleD, loD, hiD;
     __m128i shift;
     VecRequant(int32_t multiplier, int s, int32_t zeroPoint, QuantClamp c)
     {
+        // m / 2^s, exact: 2^-s is built from its exponent bits (no libm call; this runs per tile).
+        const double powerOfTwo = std::bit_cast<double>(static_cast<uint64_t>(1023 - s) << 52);
+        scaleD = _mm512_set1_pd(static_cast<double>(multiplier) * powerOfTwo);
+        loD = _mm512_set1_pd(static_cast<double>(c.lo) - zeroPoint);
+        hiD = _mm512_set1_pd(static_cast<double>(c.hi) - zeroPoint);
+        exactLimit = _mm512_set1_epi32((1 << 22) - 1);
         m = _mm512_set1_epi64(multiplier);
         mask = _mm512_set1_epi64((int64_t{1} << s) - 1);
         half = _mm512_set1_epi64(int64_t{1} << (s - 1));
@@ -37,6 +49,16 @@ struct VecRequant {
     }
     __m512i apply(__m512i acc) const
     {
+        // |INT32_MIN| stays 2^31 as an unsigned value, so it takes the 64-bit path.
+        if (_mm512_cmpgt_epu32_mask(_mm512_abs_epi32(acc), exactLimit) == 0) {
+            constexpr int kNearestEven = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+            const __m512d a0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(acc));
+            const __m512d a1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1));
+            const __m512d q0 = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(_mm512_mul_pd(a0, scaleD), kNearestEven), loD), hiD);
+            const __m512d q1 = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(_mm512_mul_pd(a1, scaleD), kNearestEven), loD), hiD);
+            const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(q0)), _mm512_cvtpd_epi32(q1), 1);
+            return _mm512_add_epi32(q, zp);
+        }
         const __m512i even = round64(_mm512_mul_epi32(acc, m));
         const __m512i odd = round64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m));
         const __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
