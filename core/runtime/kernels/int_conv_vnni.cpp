@@ -175,6 +175,9 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
 
     const int64_t taps = static_cast<int64_t>(offsets_.size()), groups = virtualStride_ / 16;
     // Channels are independent: each part stages and convolves its own channels.
+    // Held in locals: the byte stores below may alias any member, so members would be reloaded.
+    const Segment* segs = segments_.data();
+    const int32_t* segStart = segmentStart_.data();
     auto channels = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) {
         // Stage: [c][phase][h'][w'] bytes, x_zero_point in the padding.
         std::memset(stage + c0 * channelBytes_, xZeroU8_, static_cast<size_t>((c1 - c0) * channelBytes_));
@@ -247,8 +250,8 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                 for (int k = 0; k < 4; ++k) {
                     const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(out[k]));
                     const size_t g = static_cast<size_t>(grp + k);
-                    for (int32_t s = segmentStart_[g]; s < segmentStart_[g + 1]; ++s) {
-                        const Segment& sg = segments_[static_cast<size_t>(s)];
+                    for (int32_t s = segStart[g]; s < segStart[g + 1]; ++s) {
+                        const Segment& sg = segs[s];
                         _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
                     }
                 }
@@ -260,8 +263,8 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                     acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_cvtepu8_epi32(xv), _mm512_set1_epi32(wc[t])));
                 }
                 const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(acc));
-                for (int32_t k = segmentStart_[static_cast<size_t>(grp)]; k < segmentStart_[static_cast<size_t>(grp) + 1]; ++k) {
-                    const Segment& sg = segments_[static_cast<size_t>(k)];
+                for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {
+                    const Segment& sg = segs[k];
                     _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
                 }
             }
@@ -356,19 +359,28 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         }
         const auto* sd = reinterpret_cast<const int32_t*>(stage);
         uint8_t* yn = yb + n * M * OH * OW;
+        const Segment* segs = segments_.data();
+        const int32_t* segStart = segmentStart_.data();
+        const int32_t* offsets = offsets_.data();
+        const int32_t* biasEff = biasEff_.data();
+        const int32_t* multipliers = multiplier_.data();
+        const int32_t* shifts = shift_.data();
+        const int32_t* packed = packedW_.data();
+        const int32_t yZero = yZero_;
+        const QuantClamp clamp = clamp_;
         auto tile = [&](int64_t begin, int64_t end) {
             for (int64_t job = begin; job < end; ++job) {
                 const int64_t mb = job / virtualBlocks_, vb = job % virtualBlocks_;
                 __m512i acc[2][kChannelBlock];
                 for (int j = 0; j < kChannelBlock; ++j) {
-                    const __m512i b = _mm512_set1_epi32(biasEff_[static_cast<size_t>(mb * kChannelBlock + j)]);
+                    const __m512i b = _mm512_set1_epi32(biasEff[mb * kChannelBlock + j]);
                     acc[0][j] = b;
                     acc[1][j] = b;
                 }
-                const int32_t* wp = packedW_.data() + mb * steps * kChannelBlock;
+                const int32_t* wp = packed + mb * steps * kChannelBlock;
                 const int32_t* base = sd + vb * kPositionBlock;
                 for (int64_t s = 0; s < steps; ++s, wp += kChannelBlock) {
-                    const int32_t* src = base + offsets_[static_cast<size_t>(s)];
+                    const int32_t* src = base + offsets[s];
                     const __m512i x0 = _mm512_loadu_si512(src);
                     const __m512i x1 = _mm512_loadu_si512(src + 16);
                     for (int j = 0; j < kChannelBlock; ++j) {
@@ -380,13 +392,13 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                 for (int j = 0; j < kChannelBlock; ++j) {
                     const int64_t m = mb * kChannelBlock + j;
                     if (m >= M) break;
-                    const VecRequant rq(multiplier_[static_cast<size_t>(m)], shift_[static_cast<size_t>(m)], yZero_, clamp_);
+                    const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
                     const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + m * OH * OW);
                     for (int half = 0; half < 2; ++half) {
                         const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(acc[half][j]));
                         const size_t grp = static_cast<size_t>(vb * 2 + half);
-                        for (int32_t k = segmentStart_[grp]; k < segmentStart_[grp + 1]; ++k) {
-                            const Segment& sg = segments_[static_cast<size_t>(k)];
+                        for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {
+                            const Segment& sg = segs[k];
                             // Masked-off lanes are not accessed, so the base may point before the plane.
                             _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
                         }
