@@ -578,13 +578,14 @@ private:
         });
     }
 
-    // Worker `t` of workers_: every workers_-th (image, group, chunk) task.
+    // Worker `t` of workers_: the t-th contiguous run of (image, group, chunk) tasks.
     void workImplicit(const Run& r, int t) const
     {
         const int64_t nr = mk_->nr, len = padLength_, OW = geo_.out[1];
         const int64_t tasks = batch_ * groups_ * chunks_;
         float* cbuf = r.scratch + chunkFloats_ * t;
-        for (int64_t task = t; task < tasks; task += workers_) {
+        const int64_t per = (tasks + workers_ - 1) / workers_;   // a contiguous run of tasks, as depthwise
+        for (int64_t task = t * per; task < std::min(tasks, (t + 1) * per); ++task) {
             const int64_t chunk = task % chunks_;
             const int64_t g = task / chunks_ % groups_;
             const int64_t img = task / chunks_ / groups_;
