@@ -537,83 +537,110 @@ private:
         } else {
             run.w = packedW_.data();
         }
+        const float* x = run.x;
         float* padded = scratch;
         const int64_t channels = batch_ * cin_;
-        auto copy = [&](int64_t c0, int64_t c1) {
-            if (subsample_) {
-                const int64_t W = geo_.in[1], OH = geo_.out[0], OW = geo_.out[1], sh = geo_.strides[0], sw = geo_.strides[1];
-                for (int64_t c = c0; c < c1; ++c)
-                    for (int64_t oh = 0; oh < OH; ++oh) {
-                        const float* src = run.x + c * inSize_ + oh * sh * W;
-                        float* dst = padded + c * padPlane_ + oh * OW;
-                        for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow * sw];
-                    }
-                return;
-            }
-            const int64_t H = geo_.in[0], W = geo_.in[1], pt = geo_.padBegin[0], pl = geo_.padBegin[1], len = padLength_;
-            const bool unitStride = geo_.strides[0] == 1 && geo_.strides[1] == 1;
-            if (!unitStride) std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
-            for (int64_t c = c0; c < c1; ++c) {
-                float* plane = padded + c * padPlane_;
-                if (unitStride) {   // zero only the border; the copy writes the rest
-                    std::fill(plane, plane + pt * len, 0.0f);
-                    for (int64_t r = pt; r < pt + H; ++r) {
-                        std::fill(plane + r * len, plane + r * len + pl, 0.0f);
-                        std::fill(plane + r * len + pl + W, plane + (r + 1) * len, 0.0f);
-                    }
-                    std::fill(plane + (pt + H) * len, plane + padPlane_, 0.0f);
-                }
-                copyPaddedAny(run.x + c * inSize_, H, W, geo_.strides[0], geo_.strides[1], padRows_, len, plane);
-            }
-        };
         std::fill(padded + channels * padPlane_, padded + paddedFloats_, 0.0f);
-        if (workers_ > 1) parallelFor(workers_, channels, 1, copy);
-        else copy(0, channels);
         run.x = padded;
         run.scratch = scratch + paddedFloats_;
         const Run* r = &run;
+        const int64_t tasksPerImage = groups_ * chunks_;
+        if (batch_ > 1 && batch_ >= workers_) {
+            // Batches: each worker takes a contiguous run of images and convolves each image right
+            // after copying it, while its padded planes are still in cache.
+            const int64_t per = (batch_ + workers_ - 1) / workers_;
+            auto images = [&, r](int64_t t0, int64_t t1) {
+                for (int64_t t = t0; t < t1; ++t) {
+                    float* cbuf = r->scratch + chunkFloats_ * t;
+                    for (int64_t img = t * per; img < std::min(batch_, (t + 1) * per); ++img) {
+                        copyChannels(x, padded, img * cin_, (img + 1) * cin_);
+                        for (int64_t k = 0; k < tasksPerImage; ++k) runTask(*r, img * tasksPerImage + k, cbuf);
+                    }
+                }
+            };
+            if (workers_ > 1) parallelFor(workers_, workers_, 1, images);
+            else images(0, 1);
+            return;
+        }
+        if (workers_ > 1) parallelFor(workers_, channels, 1, [&](int64_t c0, int64_t c1) { copyChannels(x, padded, c0, c1); });
+        else copyChannels(x, padded, 0, channels);
         if (workers_ <= 1) workImplicit(*r, 0);
         else parallelFor(workers_, workers_, 1, [this, r](int64_t b, int64_t e) {
             for (int64_t t = b; t < e; ++t) workImplicit(*r, static_cast<int>(t));
         });
     }
 
+    // Copies input channels [c0, c1) (of the whole batch) into their zero-bordered, phase-split
+    // planes (or subsampled planes for strided 1x1).
+    void copyChannels(const float* x, float* padded, int64_t c0, int64_t c1) const
+    {
+        if (subsample_) {
+            const int64_t W = geo_.in[1], OH = geo_.out[0], OW = geo_.out[1], sh = geo_.strides[0], sw = geo_.strides[1];
+            for (int64_t c = c0; c < c1; ++c)
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const float* src = x + c * inSize_ + oh * sh * W;
+                    float* dst = padded + c * padPlane_ + oh * OW;
+                    for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow * sw];
+                }
+            return;
+        }
+        const int64_t H = geo_.in[0], W = geo_.in[1], pt = geo_.padBegin[0], pl = geo_.padBegin[1], len = padLength_;
+        const bool unitStride = geo_.strides[0] == 1 && geo_.strides[1] == 1;
+        if (!unitStride) std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
+        for (int64_t c = c0; c < c1; ++c) {
+            float* plane = padded + c * padPlane_;
+            if (unitStride) {   // zero only the border; the copy writes the rest
+                std::fill(plane, plane + pt * len, 0.0f);
+                for (int64_t row = pt; row < pt + H; ++row) {
+                    std::fill(plane + row * len, plane + row * len + pl, 0.0f);
+                    std::fill(plane + row * len + pl + W, plane + (row + 1) * len, 0.0f);
+                }
+                std::fill(plane + (pt + H) * len, plane + padPlane_, 0.0f);
+            }
+            copyPaddedAny(x + c * inSize_, H, W, geo_.strides[0], geo_.strides[1], padRows_, len, plane);
+        }
+    }
+
     // Worker `t` of workers_: the t-th contiguous run of (image, group, chunk) tasks.
     void workImplicit(const Run& r, int t) const
     {
-        const int64_t nr = mk_->nr, len = padLength_, OW = geo_.out[1];
         const int64_t tasks = batch_ * groups_ * chunks_;
         float* cbuf = r.scratch + chunkFloats_ * t;
         const int64_t per = (tasks + workers_ - 1) / workers_;   // a contiguous run of tasks, as depthwise
-        for (int64_t task = t * per; task < std::min(tasks, (t + 1) * per); ++task) {
-            const int64_t chunk = task % chunks_;
-            const int64_t g = task / chunks_ % groups_;
-            const int64_t img = task / chunks_ / groups_;
-            const int64_t v0 = chunk * chunkPanels_ * nr, v1 = std::min(virtualCount_, v0 + chunkPanels_ * nr);
-            const int64_t ldc = chunkPanels_ * nr;
-            gemm::IndirectProblem p;
-            p.m = coutG_;
-            p.k = kSize_;
-            p.a = r.w + g * aStride_;
-            p.base = r.x + (img * cin_ + g * cinG_) * padPlane_;
-            p.offsets = rowOffsets_.data();
-            p.c = cbuf;
-            p.ldc = ldc;
-            p.rowBias = r.bias ? r.bias + g * coutG_ : nullptr;
-            gemm::runIndirect(*mk_, p, v0, v1);
-            // Copy the real outputs (ow < OW) of each output row the chunk touches.
-            float* y = r.y + (img * cout_ + g * coutG_) * outSize_;
-            for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
-                const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
-                if (b >= e) continue;
-                for (int64_t m = 0; m < coutG_; ++m) {
-                    const float* src = cbuf + m * ldc + (b - v0);
-                    float* dst = y + m * outSize_ + oh * OW + (b - oh * len);
-                    if (clamp_)
-                        for (int64_t i = 0; i < e - b; ++i) dst[i] = std::min(std::max(src[i], actLo_), actHi_);
-                    else
-                        std::memcpy(dst, src, static_cast<size_t>(e - b) * sizeof(float));
-                }
+        for (int64_t task = t * per; task < std::min(tasks, (t + 1) * per); ++task) runTask(r, task, cbuf);
+    }
+
+    // One (image, group, chunk of virtual positions) task, with the C buffer `cbuf`.
+    void runTask(const Run& r, int64_t task, float* cbuf) const
+    {
+        const int64_t nr = mk_->nr, len = padLength_, OW = geo_.out[1];
+        const int64_t chunk = task % chunks_;
+        const int64_t g = task / chunks_ % groups_;
+        const int64_t img = task / chunks_ / groups_;
+        const int64_t v0 = chunk * chunkPanels_ * nr, v1 = std::min(virtualCount_, v0 + chunkPanels_ * nr);
+        const int64_t ldc = chunkPanels_ * nr;
+        gemm::IndirectProblem p;
+        p.m = coutG_;
+        p.k = kSize_;
+        p.a = r.w + g * aStride_;
+        p.base = r.x + (img * cin_ + g * cinG_) * padPlane_;
+        p.offsets = rowOffsets_.data();
+        p.c = cbuf;
+        p.ldc = ldc;
+        p.rowBias = r.bias ? r.bias + g * coutG_ : nullptr;
+        gemm::runIndirect(*mk_, p, v0, v1);
+        // Copy the real outputs (ow < OW) of each output row the chunk touches.
+        float* y = r.y + (img * cout_ + g * coutG_) * outSize_;
+        for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
+            const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
+            if (b >= e) continue;
+            for (int64_t m = 0; m < coutG_; ++m) {
+                const float* src = cbuf + m * ldc + (b - v0);
+                float* dst = y + m * outSize_ + oh * OW + (b - oh * len);
+                if (clamp_)
+                    for (int64_t i = 0; i < e - b; ++i) dst[i] = std::min(std::max(src[i], actLo_), actHi_);
+                else
+                    std::memcpy(dst, src, static_cast<size_t>(e - b) * sizeof(float));
             }
         }
     }
