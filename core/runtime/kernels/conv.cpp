@@ -144,6 +144,43 @@ void copyPaddedRowsAvx512(const float* __restrict x, int64_t H, int64_t W, int64
     }
 }
 
+// A whole unit-stride padded plane [rows][len], zero border included: each row is written once in
+// blocks of 16 (masked-off lanes of a load are not read, so the blocks may start before the row).
+__attribute__((target("avx512f")))
+void copyPlaneAvx512(const float* __restrict x, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t rows, int64_t len,
+                     float* __restrict dst)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t r = 0; r < rows; ++r) {
+        float* d = dst + r * len;
+        const int64_t ih = r - pt;
+        const float* in = x + ih * W - pl;   // lane j of the row reads in[j] when pl <= j < pl + W
+        for (int64_t j = 0; j < len; j += 16) {
+            const __mmask16 inRow = len - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (len - j)) - 1u);
+            __mmask16 data = 0;
+            if (ih >= 0 && ih < H) {
+                const int64_t lo = std::max<int64_t>(pl - j, 0), hi = std::min<int64_t>(pl + W - j, 16);
+                if (lo < hi) data = __mmask16(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+            }
+            const __m512 v = data ? _mm512_maskz_loadu_ps(data, in + j) : zero;
+            _mm512_mask_storeu_ps(d + j, inRow, v);
+        }
+    }
+}
+
+// dst[i] = src[i] (clamped to [lo, hi] when clamp) for i < n, with masked AVX-512 moves.
+__attribute__((target("avx512f")))
+void copyRowAvx512(const float* __restrict src, float* __restrict dst, int64_t n, bool clamp, float lo, float hi)
+{
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(m, src + i);
+        if (clamp) v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
+        _mm512_mask_storeu_ps(dst + i, m, v);
+    }
+}
+
 // copyPadded with two column phases (stride-2 convolutions): 32 input columns at a time are split
 // into their 16 even and 16 odd ones with two permutations.
 __attribute__((target("avx512f")))
@@ -586,6 +623,10 @@ private:
         }
         const int64_t H = geo_.in[0], W = geo_.in[1], pt = geo_.padBegin[0], pl = geo_.padBegin[1], len = padLength_;
         const bool unitStride = geo_.strides[0] == 1 && geo_.strides[1] == 1;
+        if (unitStride && avx512_) {   // every float of the plane written once, border included
+            for (int64_t c = c0; c < c1; ++c) copyPlaneAvx512(x + c * inSize_, H, W, pt, pl, padRows_, len, padded + c * padPlane_);
+            return;
+        }
         if (!unitStride) std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
         for (int64_t c = c0; c < c1; ++c) {
             float* plane = padded + c * padPlane_;
@@ -634,11 +675,15 @@ private:
         for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
             const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
             if (b >= e) continue;
+            const bool clamp = clamp_;
+            const float lo = actLo_, hi = actHi_;   // locals: the float stores below may alias members
             for (int64_t m = 0; m < coutG_; ++m) {
                 const float* src = cbuf + m * ldc + (b - v0);
                 float* dst = y + m * outSize_ + oh * OW + (b - oh * len);
-                if (clamp_)
-                    for (int64_t i = 0; i < e - b; ++i) dst[i] = std::min(std::max(src[i], actLo_), actHi_);
+                if (avx512_)
+                    copyRowAvx512(src, dst, e - b, clamp, lo, hi);
+                else if (clamp)
+                    for (int64_t i = 0; i < e - b; ++i) dst[i] = std::min(std::max(src[i], lo), hi);
                 else
                     std::memcpy(dst, src, static_cast<size_t>(e - b) * sizeof(float));
             }
