@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Exports MobileNetV2, ResNet-18, SqueezeNet 1.1 and ShuffleNetV2 (x1.0) with seeded random weights to ONNX, for comparing runtimes.
+"""Exports MobileNetV2, ResNet-18, SqueezeNet 1.1 and ShuffleNetV2 with seeded random weights to ONNX.
+
+They serve to compare runtimes (tests/ort, tests/bench/bench_vs_ort.py).
 
     /usr/bin/python3 tests/models/export_torchvision.py OUTDIR
 
-Writes OUTDIR/mobilenetv2.onnx, resnet18.onnx, squeezenet1_1.onnx, shufflenetv2.onnx (opset 13, input 'input' 1x3x224x224,
-output 'output') and OUTDIR/<model>_input.npy (float32, standard normal, seeded). BatchNorm layers get
-seeded random statistics and affine parameters so that they are not identities. Nothing is exported
-when every file exists and is newer than this script.
+Writes OUTDIR/<model>.onnx for mobilenetv2, resnet18, squeezenet1_1 and shufflenetv2 (x1.0), opset 13,
+input 'input' 1x3x224x224, output 'output', and OUTDIR/<model>_input.npy (float32, standard normal,
+seeded). BatchNorm layers get seeded random statistics and affine parameters so that they are not
+identities. Nothing is exported when every file exists and is newer than this script.
 
 Exit codes: 0 done, 1 bad usage or failed export, 2 a required package (python3-torch,
 python3-torchvision, python3-numpy) is missing.
