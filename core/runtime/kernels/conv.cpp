@@ -322,16 +322,16 @@ public:
             });
             return;
         }
-        if (path_ == Path::Implicit2d) {
-            evalImplicit(ctx, run, scratch);
-            return;
-        }
         if (packedW_.empty()) {
             packWeights(ctx.input(1).data<float>(), scratch);
             run.w = scratch;
             scratch += aStride_ * groups_;
         } else {
             run.w = packedW_.data();
+        }
+        if (path_ == Path::Implicit2d) {
+            evalImplicit(run, scratch);
+            return;
         }
         if (path_ == Path::Im2col2d) {   // the padded, phase-split copy of every input channel
             std::fill(scratch, scratch + paddedFloats_, 0.0f);
@@ -565,15 +565,9 @@ private:
         ctx.requestScratch(static_cast<size_t>(scratch) * sizeof(float));
     }
 
-    void evalImplicit(EvalContext& ctx, Run& run, float* scratch)
+    // run.w is set (packed weights); scratch holds the padded planes, then the C blocks.
+    void evalImplicit(Run& run, float* scratch)
     {
-        if (packedW_.empty()) {
-            packWeights(ctx.input(1).data<float>(), scratch);
-            run.w = scratch;
-            scratch += aStride_ * groups_;
-        } else {
-            run.w = packedW_.data();
-        }
         const float* x = run.x;
         float* padded = scratch;
         const int64_t channels = batch_ * cin_;
