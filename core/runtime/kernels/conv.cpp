@@ -102,32 +102,8 @@ void fillPanel(const float* x, const int64_t* rowOffsets, int64_t kc, const Segm
     }
 }
 
-// fillPanel with AVX-512 masked moves: a segment is at most 32 floats (the micro-kernel's nr), so it
-// is two masked loads and stores instead of a call to memmove (which the loop above becomes), whose
-// cost dominates on small images (28x28, 14x14, 7x7 rows).
-__attribute__((target("avx512f")))
-void fillPanelAvx512(const float* x, const int64_t* rowOffsets, int64_t kc, const Segment* segs, int nseg, int64_t lanes,
-                     int64_t nr, float* __restrict out)
-{
-    __mmask16 lo[64], hi[64];
-    for (int s = 0; s < nseg; ++s) {
-        const int64_t n = segs[s].count;
-        lo[s] = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
-        hi[s] = n >= 32 ? __mmask16(0xFFFF) : n > 16 ? __mmask16((1u << (n - 16)) - 1u) : __mmask16(0);
-    }
-    for (int64_t p = 0; p < kc; ++p, out += nr) {
-        const float* base = x + rowOffsets[p];
-        for (int s = 0; s < nseg; ++s) {
-            const float* src = base + segs[s].source;
-            float* d = out + segs[s].lane;
-            _mm512_mask_storeu_ps(d, lo[s], _mm512_maskz_loadu_ps(lo[s], src));
-            if (hi[s]) _mm512_mask_storeu_ps(d + 16, hi[s], _mm512_maskz_loadu_ps(hi[s], src + 16));
-        }
-        for (int64_t lane = lanes; lane < nr; ++lane) out[lane] = 0.0f;
-    }
-}
-
-// copyPadded's common case (no column phases) with masked moves, for the same reason.
+// copyPadded's common case (no column phases) with AVX-512 masked moves instead of the call to
+// memmove that the plain loop becomes, whose cost dominates on short rows (28, 14, 7 floats).
 __attribute__((target("avx512f")))
 void copyPaddedRowsAvx512(const float* __restrict x, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t rowPhases,
                           int64_t rows, int64_t len, float* __restrict dst)
@@ -335,14 +311,9 @@ public:
         }
         if (path_ == Path::Im2col2d) {   // the padded, phase-split copy of every input channel
             std::fill(scratch, scratch + paddedFloats_, 0.0f);
-            for (int64_t c = 0; c < batch_ * cin_; ++c) {
-                if (avx512_ && geo_.strides[1] == 1)
-                    copyPaddedRowsAvx512(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
-                                         padRows_, padLength_, scratch + c * padPlane_);
-                else
-                    copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
-                               geo_.strides[1], padRows_, padLength_, scratch + c * padPlane_);
-            }
+            for (int64_t c = 0; c < batch_ * cin_; ++c)
+                copyPadded(run.x + c * inSize_, geo_.in[0], geo_.in[1], geo_.padBegin[0], geo_.padBegin[1], 1,
+                           geo_.strides[1], padRows_, padLength_, scratch + c * padPlane_);
             run.x = scratch;
             scratch += paddedFloats_;
         }
@@ -368,7 +339,6 @@ private:
     void prepareGemm(PrepareContext& ctx)
     {
         mk_ = &gemm::bestMicroKernel();
-        avx512_ = std::strcmp(mk_->name, "avx512") == 0;   // nr == 32: fillPanelAvx512's segments fit
         const int64_t nr = mk_->nr;
         const int64_t nPanels = (outSize_ + nr - 1) / nr;
         // A chunk of output positions fits in L2 once packed, but is at least as wide as the weights
@@ -382,12 +352,7 @@ private:
         aStride_ = alignFloats(static_cast<int64_t>(gemm::packedASize(*mk_, coutG_, kSize_)));
         inPlace_ = path_ == Path::Pointwise && kSize_ <= kInPlaceMaxK;
         chunkFloats_ = inPlace_ ? 0 : alignFloats(kSize_ * chunkPanels_ * nr);
-        const Tensor* wc = ctx.constantInput(1);
-        packedW_.clear();
-        if (wc) {
-            packedW_.assign(static_cast<size_t>(aStride_ * groups_), 0.0f);
-            packWeights(wc->data<float>(), packedW_.data());
-        }
+        const int64_t runtimeWeights = prepareWeights(ctx);
         paddedFloats_ = 0;
         if (path_ == Path::Im2col2d) {
             const int64_t sw = geo_.strides[1];
@@ -397,8 +362,20 @@ private:
             padPlane_ = sw * padRows_ * padLength_;
             paddedFloats_ = alignFloats(batch_ * cin_ * padPlane_);
         }
-        const int64_t scratch = (wc ? 0 : aStride_ * groups_) + paddedFloats_ + chunkFloats_ * workers_;
+        const int64_t scratch = runtimeWeights + paddedFloats_ + chunkFloats_ * workers_;
         if (scratch > 0) ctx.requestScratch(static_cast<size_t>(scratch) * sizeof(float));
+    }
+
+    // Packs constant weights once (packedW_); returns the scratch floats eval() needs to pack
+    // weights fed at run time (0 for constant ones). aStride_ must be set.
+    int64_t prepareWeights(PrepareContext& ctx)
+    {
+        const Tensor* wc = ctx.constantInput(1);
+        packedW_.clear();
+        if (!wc) return aStride_ * groups_;
+        packedW_.assign(static_cast<size_t>(aStride_ * groups_), 0.0f);
+        packWeights(wc->data<float>(), packedW_.data());
+        return 0;
     }
 
     void packWeights(const float* w, float* dst) const
@@ -470,8 +447,7 @@ private:
                     segs[nseg++] = {lane, count, oh * sh * len + ow};
                     lane += count;
                 }
-                if (avx512_) fillPanelAvx512(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
-                else fillPanel(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
+                fillPanel(x, rowOffsets, kc, segs, nseg, lanes, nr, dst + pc * nPad + q * kc * nr);
             }
         }
     }
@@ -527,14 +503,16 @@ private:
         avx512_ = std::strcmp(mk_->name, "avx512") == 0;
         const int64_t nr = mk_->nr;
         const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
-        const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
-        const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
         // A strided 1x1 convolution without padding (ResNet shortcuts) reads one phase only: the
         // input is subsampled straight into [OH][OW] planes.
         subsample_ = geo_.kernelCount() == 1 && geo_.padBegin[0] == 0 && geo_.padBegin[1] == 0 && geo_.padEnd[0] == 0 &&
                      geo_.padEnd[1] == 0;
-        padLength_ = subsample_ ? geo_.out[1] : (width + sw - 1) / sw;
-        padRows_ = subsample_ ? geo_.out[0] : (height + sh - 1) / sh;
+        if (subsample_) {
+            padLength_ = geo_.out[1];
+            padRows_ = geo_.out[0];
+        } else {
+            planPhasePlanes();
+        }
         padPlane_ = (subsample_ ? 1 : sh * sw) * padRows_ * padLength_;   // one channel, all phases
         // Full panels past the last virtual position read up to nr floats beyond the last plane.
         paddedFloats_ = alignFloats(batch_ * cin_ * padPlane_ + nr + 16);
@@ -555,13 +533,7 @@ private:
         workers_ = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers_, batch_ * groups_ * chunks_)));
         aStride_ = alignFloats(static_cast<int64_t>(gemm::packedASize(*mk_, coutG_, kSize_)));
         chunkFloats_ = alignFloats(coutG_ * chunkPanels_ * nr);
-        const Tensor* wc = ctx.constantInput(1);
-        packedW_.clear();
-        if (wc) {
-            packedW_.assign(static_cast<size_t>(aStride_ * groups_), 0.0f);
-            packWeights(wc->data<float>(), packedW_.data());
-        }
-        const int64_t scratch = (wc ? 0 : aStride_ * groups_) + paddedFloats_ + chunkFloats_ * workers_;
+        const int64_t scratch = prepareWeights(ctx) + paddedFloats_ + chunkFloats_ * workers_;
         ctx.requestScratch(static_cast<size_t>(scratch) * sizeof(float));
     }
 
@@ -621,19 +593,9 @@ private:
             for (int64_t c = c0; c < c1; ++c) copyPlaneAvx512(x + c * inSize_, H, W, pt, pl, padRows_, len, padded + c * padPlane_);
             return;
         }
-        if (!unitStride) std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
-        for (int64_t c = c0; c < c1; ++c) {
-            float* plane = padded + c * padPlane_;
-            if (unitStride) {   // zero only the border; the copy writes the rest
-                std::fill(plane, plane + pt * len, 0.0f);
-                for (int64_t row = pt; row < pt + H; ++row) {
-                    std::fill(plane + row * len, plane + row * len + pl, 0.0f);
-                    std::fill(plane + row * len + pl + W, plane + (row + 1) * len, 0.0f);
-                }
-                std::fill(plane + (pt + H) * len, plane + padPlane_, 0.0f);
-            }
-            copyPaddedAny(x + c * inSize_, H, W, geo_.strides[0], geo_.strides[1], padRows_, len, plane);
-        }
+        std::fill(padded + c0 * padPlane_, padded + c1 * padPlane_, 0.0f);
+        for (int64_t c = c0; c < c1; ++c)
+            copyPaddedAny(x + c * inSize_, H, W, geo_.strides[0], geo_.strides[1], padRows_, len, padded + c * padPlane_);
     }
 
     // Worker `t` of workers_: the t-th contiguous run of (image, group, chunk) tasks.
@@ -654,23 +616,24 @@ private:
         const int64_t img = task / chunks_ / groups_;
         const int64_t v0 = chunk * chunkPanels_ * nr, v1 = std::min(virtualCount_, v0 + chunkPanels_ * nr);
         const int64_t ldc = chunkPanels_ * nr;
-        gemm::IndirectProblem p;
+        gemm::Problem p;
         p.m = coutG_;
+        p.n = v1 - v0;
         p.k = kSize_;
         p.a = r.w + g * aStride_;
-        p.base = r.x + (img * cin_ + g * cinG_) * padPlane_;
+        p.b = r.x + (img * cin_ + g * cinG_) * padPlane_ + v0;
         p.offsets = rowOffsets_.data();
         p.c = cbuf;
         p.ldc = ldc;
         p.rowBias = r.bias ? r.bias + g * coutG_ : nullptr;
-        gemm::runIndirect(*mk_, p, v0, v1);
+        gemm::runTiles(*mk_, p, 0, (coutG_ + mk_->mr - 1) / mk_->mr, 0, (p.n + nr - 1) / nr);
         // Copy the real outputs (ow < OW) of each output row the chunk touches.
         float* y = r.y + (img * cout_ + g * coutG_) * outSize_;
+        const bool clamp = clamp_;
+        const float lo = actLo_, hi = actHi_;   // locals: the float stores below may alias members
         for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
             const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
             if (b >= e) continue;
-            const bool clamp = clamp_;
-            const float lo = actLo_, hi = actHi_;   // locals: the float stores below may alias members
             for (int64_t m = 0; m < coutG_; ++m) {
                 const float* src = cbuf + m * ldc + (b - v0);
                 float* dst = y + m * outSize_ + oh * OW + (b - oh * len);
@@ -692,10 +655,7 @@ private:
     {
         avx512_ = std::strcmp(gemm::bestMicroKernel().name, "avx512") == 0;
         const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
-        const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
-        const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
-        padLength_ = (width + sw - 1) / sw;
-        padRows_ = (height + sh - 1) / sh;
+        planPhasePlanes();
         padPlane_ = padRows_ * padLength_;
         dwTaps_.clear();
         for (int64_t ky = 0; ky < geo_.kernel[0]; ++ky)
@@ -745,6 +705,17 @@ private:
                 if (clamp_) clampRange(out, OH * OW);
             }
         }
+    }
+
+    // Rows and length of one stride phase plane of a zero-bordered input that every output's window
+    // fits in (padRows_, padLength_), for the depthwise and implicit paths.
+    void planPhasePlanes()
+    {
+        const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
+        const int64_t height = std::max(geo_.in[0] + geo_.padBegin[0], (geo_.out[0] - 1) * sh + geo_.extent(0));
+        const int64_t width = std::max(geo_.in[1] + geo_.padBegin[1], (geo_.out[1] - 1) * sw + geo_.extent(1));
+        padLength_ = (width + sw - 1) / sw;
+        padRows_ = (height + sh - 1) / sh;
     }
 
     // copyPadded of one channel, with the AVX-512 copies where they apply.

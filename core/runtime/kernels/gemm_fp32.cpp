@@ -183,43 +183,25 @@ void runTiles(const MicroKernel& mk, const Problem& pr, int64_t mPanelBegin, int
         const int64_t kc = std::min(kb, pr.k - pc);
         const bool accumulate = pr.accumulate || pc > 0;
         const float* aBlock = pr.a + pc * mPad;
-        const float* bBlock = pr.ldb ? pr.b + pc * pr.ldb : pr.b + pc * nPad;
+        const bool inPlace = pr.ldb || pr.offsets;   // B's columns are contiguous in each row
+        const float* bBlock = pr.offsets ? pr.b : pr.ldb ? pr.b + pc * pr.ldb : pr.b + pc * nPad;
+        const int64_t* rowOffsets = pr.offsets ? pr.offsets + pc : nullptr;
         const int64_t ldb = pr.ldb ? pr.ldb : nr;
         for (int64_t pb = mPanelBegin; pb < mPanelEnd; pb += mBlock) {
             const int64_t pe = std::min(mPanelEnd, pb + mBlock);
             for (int64_t q = nPanelBegin; q < nPanelEnd; ++q) {
                 const int64_t j0 = q * nr;
                 const int cols = static_cast<int>(std::min(nr, pr.n - j0));
-                const float* bPanel = pr.ldb ? bBlock + j0 : bBlock + q * kc * nr;
+                const float* bPanel = inPlace ? bBlock + j0 : bBlock + q * kc * nr;
                 for (int64_t p = pb; p < pe; ++p) {
                     const int64_t i0 = p * mr;
                     const int rows = static_cast<int>(std::min(mr, pr.m - i0));
-                    mk.tile(kc, aBlock + p * kc * mr, bPanel, ldb, pr.c + i0 * pr.ldc + j0, pr.ldc, rows, cols,
-                            pr.rowBias && !accumulate ? pr.rowBias + i0 : nullptr, accumulate);
-                }
-            }
-        }
-    }
-}
-
-void runIndirect(const MicroKernel& mk, const IndirectProblem& pr, int64_t nBegin, int64_t nEnd)
-{
-    const int64_t mr = mk.mr, nr = mk.nr, kb = blockK(pr.k), mPad = roundUp(pr.m, mr);
-    const int64_t mPanels = (pr.m + mr - 1) / mr, mBlock = std::max<int64_t>(1, kBlockRows / mr);
-    for (int64_t pc = 0; pc < pr.k; pc += kb) {
-        const int64_t kc = std::min(kb, pr.k - pc);
-        const bool accumulate = pc > 0;
-        const float* aBlock = pr.a + pc * mPad;
-        const int64_t* offsets = pr.offsets + pc;
-        for (int64_t pb = 0; pb < mPanels; pb += mBlock) {
-            const int64_t pe = std::min(mPanels, pb + mBlock);
-            for (int64_t j0 = nBegin; j0 < nEnd; j0 += nr) {
-                const int cols = static_cast<int>(std::min(nr, nEnd - j0));
-                for (int64_t p = pb; p < pe; ++p) {
-                    const int64_t i0 = p * mr;
-                    const int rows = static_cast<int>(std::min(mr, pr.m - i0));
-                    mk.indirect(kc, aBlock + p * kc * mr, pr.base + j0, offsets, pr.c + i0 * pr.ldc + (j0 - nBegin), pr.ldc,
-                                rows, cols, pr.rowBias && !accumulate ? pr.rowBias + i0 : nullptr, accumulate);
+                    float* c = pr.c + i0 * pr.ldc + j0;
+                    const float* bias = pr.rowBias && !accumulate ? pr.rowBias + i0 : nullptr;
+                    if (rowOffsets)
+                        mk.indirect(kc, aBlock + p * kc * mr, bPanel, rowOffsets, c, pr.ldc, rows, cols, bias, accumulate);
+                    else
+                        mk.tile(kc, aBlock + p * kc * mr, bPanel, ldb, c, pr.ldc, rows, cols, bias, accumulate);
                 }
             }
         }

@@ -85,6 +85,8 @@ struct Problem {
     const float* a = nullptr;        // packed A
     const float* b = nullptr;        // packed B, or row-major B when ldb > 0
     int64_t ldb = 0;                 // 0: b is packed; else B(p, j) = b[p * ldb + j] (no packing needed)
+    const int64_t* offsets = nullptr;  // set: B(p, j) = b[offsets[p] + j], never materialised
+                                       // (implicit im2col; mk.indirect must be set; ldb unused)
     float* c = nullptr;
     int64_t ldc = 0;
     const float* rowBias = nullptr;  // m values added to C's rows, or nullptr
@@ -94,19 +96,6 @@ struct Problem {
 // Computes the tiles of A panels [mPanelBegin, mPanelEnd) x B panels [nPanelBegin, nPanelEnd), all k.
 void runTiles(const MicroKernel& mk, const Problem& p, int64_t mPanelBegin, int64_t mPanelEnd, int64_t nPanelBegin,
               int64_t nPanelEnd);
-// C[m x n] = A * B (+ rowBias) with B(p, j) = base[offsets[p] + j] (mk.indirect must be set): the
-// columns [nBegin, nEnd) of C, all rows, all k. Used by Conv for implicit im2col.
-struct IndirectProblem {
-    int64_t m = 0, k = 0;
-    const float* a = nullptr;          // packed A
-    const float* base = nullptr;
-    const int64_t* offsets = nullptr;  // k row offsets into base
-    float* c = nullptr;                // C(i, j) at c[i * ldc + j - nBegin]
-    int64_t ldc = 0;
-    const float* rowBias = nullptr;
-};
-void runIndirect(const MicroKernel& mk, const IndirectProblem& p, int64_t nBegin, int64_t nEnd);
-
 // Computes all of C, split across `threads` (by B panels, or by A panels when n is narrow).
 void run(const MicroKernel& mk, const Problem& p, int threads);
 
