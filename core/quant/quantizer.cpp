@@ -252,13 +252,13 @@ std::string Quantizer::emitBias(const Node& n, const QuantParams& wq, std::vecto
     const Tensor* b = src_.initializer(name);
     // Exporters share equal initializers through Identity nodes (PyTorch: one zero bias for many convs).
     bool viaIdentity = false;
-    if (!b)
-        for (const Node& p : src_.nodes())
-            if (p.opType == "Identity" && p.domain.empty() && p.outputs.size() == 1 && p.outputs[0] == name && p.hasInput(0)) {
-                b = src_.initializer(p.inputs[0]);
-                viaIdentity = b != nullptr;
-                break;
-            }
+    if (auto p = producer_.find(name); !b && p != producer_.end()) {
+        const Node& id = src_.nodes()[static_cast<size_t>(p->second)];
+        if (id.opType == "Identity" && id.domain.empty() && id.hasInput(0)) {
+            b = src_.initializer(id.inputs[0]);
+            viaIdentity = b != nullptr;
+        }
+    }
     if (!b || b->dtype() != DataType::Float32 || b->rank() != 1) return {};
     const int64_t channels = b->numel();
     if (wq.scale.size() != 1 && static_cast<int64_t>(wq.scale.size()) != channels) return {};
