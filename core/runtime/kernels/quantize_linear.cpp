@@ -8,6 +8,7 @@
 #include "runtime/registry.h"
 
 #include <algorithm>
+#include <limits>
 #include <type_traits>
 
 namespace joule::rt {
@@ -17,29 +18,23 @@ namespace {
 // clamp to the codes' range minus the zero point (integers, so clamping before rounding equals
 // rounding before clamping), then round half to even by adding and subtracting 1.5 * 2^23 (exact
 // for |r| < 2^22, and the clamp keeps |r| <= 510). Same codes as quantizeValue, value for value.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void quantizeToU8(const float* __restrict x, int64_t n, float s, int32_t z, uint8_t* __restrict y)
+template <typename Y>
+inline void quantizeRun(const float* __restrict x, int64_t n, float s, int32_t z, Y* __restrict y)
 {
-    const float lo = 0.0f - static_cast<float>(z), hi = 255.0f - static_cast<float>(z);
+    const float lo = static_cast<float>(std::numeric_limits<Y>::min()) - static_cast<float>(z);
+    const float hi = static_cast<float>(std::numeric_limits<Y>::max()) - static_cast<float>(z);
     for (int64_t i = 0; i < n; ++i) {
         float r = x[i] / s;
         r = r == r ? r : 0.0f;
         r = std::min(std::max(r, lo), hi);
-        y[i] = static_cast<uint8_t>(static_cast<int32_t>((r + 12582912.0f) - 12582912.0f) + z);
+        y[i] = static_cast<Y>(static_cast<int32_t>((r + 12582912.0f) - 12582912.0f) + z);
     }
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void quantizeToS8(const float* __restrict x, int64_t n, float s, int32_t z, int8_t* __restrict y)
-{
-    const float lo = -128.0f - static_cast<float>(z), hi = 127.0f - static_cast<float>(z);
-    for (int64_t i = 0; i < n; ++i) {
-        float r = x[i] / s;
-        r = r == r ? r : 0.0f;
-        r = std::min(std::max(r, lo), hi);
-        y[i] = static_cast<int8_t>(static_cast<int32_t>((r + 12582912.0f) - 12582912.0f) + z);
-    }
-}
+void quantizeToU8(const float* x, int64_t n, float s, int32_t z, uint8_t* y) { quantizeRun(x, n, s, z, y); }
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void quantizeToS8(const float* x, int64_t n, float s, int32_t z, int8_t* y) { quantizeRun(x, n, s, z, y); }
 
 template <typename X>
 class QuantizeLinear final : public Kernel {
