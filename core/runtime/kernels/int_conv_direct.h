@@ -23,8 +23,9 @@
 // Depthwise convolutions (one input and one output channel per group) stage each channel as its
 // own byte plane [C][phase][H'][W']. 64 positions at a time, the bytes of four taps are interleaved
 // into dwords so that one vpdpbusd adds four taps' products of the same channel (a fourth dword of
-// zero weights pads the last group); the rest of a row takes 16 int32 lanes per tap (vpmulld). Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D
-// or 2-D, int8 weights with zero point 0, weights and bias constant.
+// zero weights pads the last group); the rest of a row takes 16 int32 lanes per tap (vpmulld).
+// Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D or 2-D, int8 weights with
+// zero point 0, weights and bias constant.
 
 #include "runtime/cpu_isa.h"
 #include "runtime/kernels/int_conv.h"

@@ -24,6 +24,9 @@ inline void interleave4(__m128i a, __m128i b, __m128i c, __m128i d, int64_t n, u
     _mm512_mask_storeu_epi32(dst, static_cast<__mmask16>((1u << n) - 1), v);
 }
 
+// Byte shuffle putting the 8 even bytes of 16 first and the 8 odd ones after (stride-2 staging).
+inline __m128i evenOddBytes() { return _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
+
 inline __m128i loadBytes(const uint8_t* p, int64_t n, __m128i flip)
 {
     return _mm_xor_si128(_mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1), p), flip);
@@ -178,6 +181,7 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
     // Held in locals: the byte stores below may alias any member, so members would be reloaded.
     const Segment* segs = segments_.data();
     const int32_t* segStart = segmentStart_.data();
+    const int32_t* quadOffsets = quadOffsets_.data();
     auto channels = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) {
         // Stage: [c][phase][h'][w'] bytes, x_zero_point in the padding.
         std::memset(stage + c0 * channelBytes_, xZeroU8_, static_cast<size_t>((c1 - c0) * channelBytes_));
@@ -190,7 +194,7 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                     // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
                     const int64_t padL = g_.pad[2];
                     const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
-                    const __m128i evenOdd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+                    const __m128i evenOdd = evenOddBytes();
                     uint8_t* dstEven = sc + (ph * 2 + padL % 2) * planeDwords_ + hh * swp_ + padL / 2;
                     uint8_t* dstOdd = sc + (ph * 2 + (1 + padL) % 2) * planeDwords_ + hh * swp_ + (1 + padL) / 2;
                     for (int64_t w = 0; w < W; w += 16) {
@@ -230,7 +234,7 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
             for (; grp + 4 <= groups; grp += 4) {
                 __m512i acc0 = b, acc1 = b, acc2 = b, acc3 = b;
                 for (int64_t q = 0; q * 4 < taps; ++q) {
-                    const int32_t* off = quadOffsets_.data() + q * 4;
+                    const int32_t* off = quadOffsets + q * 4;
                     const uint8_t* at = sc + grp * 16;
                     const __m512i t0 = _mm512_loadu_si512(at + off[0]), t1 = _mm512_loadu_si512(at + off[1]);
                     const __m512i t2 = _mm512_loadu_si512(at + off[2]), t3 = _mm512_loadu_si512(at + off[3]);
@@ -302,44 +306,44 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         const bool simd = sw_ == 1 || sw_ == 2;
         const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
         auto stageQuads = [&](int64_t q0, int64_t q1) {
-        for (int64_t c = 4 * q0; c < 4 * q1; c += 4) {
-            for (int64_t h = 0; h < H; ++h) {
-                const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
-                const uint8_t* r0 = xn + (c * H + h) * W;
-                const int64_t planeStride = H * W;
-                // Channel c + k of this row (16 bytes from column w); past the last channel (C not a
-                // multiple of 4) zeros, which meet zero weights.
-                auto channel = [&](const uint8_t* row, int k, int64_t w, int64_t cnt) {
-                    return c + k < C ? loadBytes(row + k * planeStride + w, cnt, flip) : _mm_setzero_si128();
-                };
-                auto rowDst = [&](int64_t pw) {
-                    return stage + (((ph * sw_ + pw) * c4_ + c / 4) * planeDwords_ + hh * swp_) * 4;
-                };
-                if (sw_ == 1) {
-                    uint8_t* dst = rowDst(0) + padL * 4;
-                    for (int64_t w = 0; w < W; w += 16) {
-                        const int64_t cnt = std::min<int64_t>(16, W - w);
-                        interleave4(channel(r0, 0, w, cnt), channel(r0, 1, w, cnt), channel(r0, 2, w, cnt),
-                                    channel(r0, 3, w, cnt), cnt, dst + w * 4);
-                    }
-                } else {
-                    // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
-                    const __m128i evenOdd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-                    uint8_t* dstEven = rowDst(padL % 2) + (padL / 2) * 4;
-                    uint8_t* dstOdd = rowDst((1 + padL) % 2) + ((1 + padL) / 2) * 4;
-                    for (int64_t w = 0; w < W; w += 16) {
-                        const int64_t cnt = std::min<int64_t>(16, W - w);
-                        __m128i rows[4];
-                        for (int k = 0; k < 4; ++k) rows[k] = _mm_shuffle_epi8(channel(r0, k, w, cnt), evenOdd);
-                        const int64_t ne = (cnt + 1) / 2, no = cnt / 2;
-                        interleave4(rows[0], rows[1], rows[2], rows[3], ne, dstEven + (w / 2) * 4);
-                        if (no > 0)
-                            interleave4(_mm_srli_si128(rows[0], 8), _mm_srli_si128(rows[1], 8), _mm_srli_si128(rows[2], 8),
-                                        _mm_srli_si128(rows[3], 8), no, dstOdd + (w / 2) * 4);
+            for (int64_t c = 4 * q0; c < 4 * q1; c += 4) {
+                for (int64_t h = 0; h < H; ++h) {
+                    const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
+                    const uint8_t* r0 = xn + (c * H + h) * W;
+                    const int64_t planeStride = H * W;
+                    // Channel c + k of this row (16 bytes from column w); past the last channel (C not a
+                    // multiple of 4) zeros, which meet zero weights.
+                    auto channel = [&](const uint8_t* row, int k, int64_t w, int64_t cnt) {
+                        return c + k < C ? loadBytes(row + k * planeStride + w, cnt, flip) : _mm_setzero_si128();
+                    };
+                    auto rowDst = [&](int64_t pw) {
+                        return stage + (((ph * sw_ + pw) * c4_ + c / 4) * planeDwords_ + hh * swp_) * 4;
+                    };
+                    if (sw_ == 1) {
+                        uint8_t* dst = rowDst(0) + padL * 4;
+                        for (int64_t w = 0; w < W; w += 16) {
+                            const int64_t cnt = std::min<int64_t>(16, W - w);
+                            interleave4(channel(r0, 0, w, cnt), channel(r0, 1, w, cnt), channel(r0, 2, w, cnt),
+                                        channel(r0, 3, w, cnt), cnt, dst + w * 4);
+                        }
+                    } else {
+                        // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
+                        const __m128i evenOdd = evenOddBytes();
+                        uint8_t* dstEven = rowDst(padL % 2) + (padL / 2) * 4;
+                        uint8_t* dstOdd = rowDst((1 + padL) % 2) + ((1 + padL) / 2) * 4;
+                        for (int64_t w = 0; w < W; w += 16) {
+                            const int64_t cnt = std::min<int64_t>(16, W - w);
+                            __m128i rows[4];
+                            for (int k = 0; k < 4; ++k) rows[k] = _mm_shuffle_epi8(channel(r0, k, w, cnt), evenOdd);
+                            const int64_t ne = (cnt + 1) / 2, no = cnt / 2;
+                            interleave4(rows[0], rows[1], rows[2], rows[3], ne, dstEven + (w / 2) * 4);
+                            if (no > 0)
+                                interleave4(_mm_srli_si128(rows[0], 8), _mm_srli_si128(rows[1], 8), _mm_srli_si128(rows[2], 8),
+                                            _mm_srli_si128(rows[3], 8), no, dstOdd + (w / 2) * 4);
+                        }
                     }
                 }
             }
-        }
         };
         const int64_t jobs = mBlocks_ * virtualBlocks_;
         const bool parallel = threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 17);
