@@ -8,6 +8,15 @@
 #include <QJsonArray>
 #include <QLibrary>
 #include <QRegularExpression>
+#include <QSettings>
+#include <QStandardPaths>
+
+#include <string_view>
+
+#define JOULE_STRINGIFY_(x) #x
+#define JOULE_STRINGIFY(x) JOULE_STRINGIFY_(x)
+static_assert(std::string_view(JOULE_PLUGIN_IID) == std::string_view(JOULE_PLUGIN_IID_PREFIX JOULE_STRINGIFY(JOULE_PLUGIN_API_VERSION)),
+              "JOULE_PLUGIN_IID must end in JOULE_PLUGIN_API_VERSION");
 
 namespace joule::plugin {
 
@@ -28,12 +37,30 @@ QString where(const PluginInfo& info)
 
 } // namespace
 
+QString PluginManager::userDir()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/joule/plugins";
+}
+
+QStringList PluginManager::settingsDirs()
+{
+    return QSettings(kSettingsOrganization, kSettingsApplication).value(kSettingsKey).toStringList();
+}
+
+void PluginManager::setSettingsDirs(const QStringList& dirs)
+{
+    QSettings settings(kSettingsOrganization, kSettingsApplication);
+    if (dirs.isEmpty()) settings.remove(kSettingsKey);
+    else settings.setValue(kSettingsKey, dirs);
+}
+
 QStringList PluginManager::defaultDirs()
 {
     QStringList dirs;
     for (const QString& d : qEnvironmentVariable("JOULE_PLUGIN_PATH").split(':', Qt::SkipEmptyParts)) dirs << d;
     const QString exe = executableDir();
     dirs << QDir::cleanPath(exe + "/../plugins") << QDir::cleanPath(exe + "/../lib/joule/plugins");
+    dirs << userDir() << settingsDirs();
     return dirs;
 }
 
@@ -48,11 +75,22 @@ PluginInfo readPluginInfo(const QString& path)
         return info;
     }
     const QString iid = meta.value("IID").toString();
+    const QJsonValue manifestValue = meta.value("MetaData");
     if (iid != JOULE_PLUGIN_IID) {
-        info.error = "not a Joule plugin: interface '" + iid + "', expected '" JOULE_PLUGIN_IID "'";
+        if (iid.startsWith(JOULE_PLUGIN_IID_PREFIX)) {
+            // A Joule plugin of another API version: name it (when its manifest says) and never load it.
+            const QString name = manifestValue.toObject().value("name").toString();
+            static const QRegularExpression identifier("^[A-Za-z][A-Za-z0-9_.-]*$");
+            if (identifier.match(name).hasMatch()) info.name = name;
+            info.version = manifestValue.toObject().value("version").toString();
+            info.error = "built for Joule plugin API " + iid.mid(qsizetype(sizeof(JOULE_PLUGIN_IID_PREFIX)) - 1)
+                         + ", but this Joule provides API " + QString::number(JOULE_PLUGIN_API_VERSION)
+                         + " (interface '" + iid + "', expected '" JOULE_PLUGIN_IID "'): rebuild it against this Joule's SDK";
+        } else {
+            info.error = "not a Joule plugin: interface '" + iid + "', expected '" JOULE_PLUGIN_IID "'";
+        }
         return info;
     }
-    const QJsonValue manifestValue = meta.value("MetaData");
     if (!manifestValue.isObject() || manifestValue.toObject().isEmpty()) {
         info.error = "manifest missing: Q_PLUGIN_METADATA needs FILE \"<name>.json\"";
         return info;

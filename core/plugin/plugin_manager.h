@@ -7,7 +7,10 @@
 //   std::unique_ptr<Pass> pass = plugins.createPass("quantize");   // loads the library now
 //
 // Search order: $JOULE_PLUGIN_PATH (colon-separated), then the build tree's plugins dir
-// (<dir of the executable>/../plugins), then the install dir (<dir of the executable>/../lib/joule/plugins).
+// (<dir of the executable>/../plugins), then the install dir (<dir of the executable>/../lib/joule/plugins),
+// then the user's folder (~/.local/share/joule/plugins, under $XDG_DATA_HOME when set), then the folders
+// added in the studio's settings (key plugins/folders of the "Joule"/"Joule Studio" settings, which the
+// CLI reads too).
 // Every loadable library in those dirs is listed. A library that is not a Joule plugin (other IID,
 // no metadata), a manifest without name/version/parameters or with a bad parameter, or a second
 // plugin of a name already found is listed with ok = false and the reason — never a crash. A plugin
@@ -35,6 +38,14 @@ struct PluginInfo {
 class PluginManager {
 public:
     static QStringList defaultDirs();
+    // The user's plugin folder (it need not exist).
+    static QString userDir();
+    // The folders added in the studio's settings, and storing them (an empty list removes the key).
+    static QStringList settingsDirs();
+    static void setSettingsDirs(const QStringList& dirs);
+    static constexpr const char* kSettingsOrganization = "Joule";
+    static constexpr const char* kSettingsApplication = "Joule Studio";
+    static constexpr const char* kSettingsKey = "plugins/folders";
 
     explicit PluginManager(QStringList dirs = defaultDirs());
     ~PluginManager();

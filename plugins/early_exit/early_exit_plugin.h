@@ -10,7 +10,7 @@ namespace joule::plugins {
 
 class EarlyExitPlugin : public QObject, public plugin::PluginInterface {
     Q_OBJECT
-    Q_PLUGIN_METADATA(IID "org.joule-studio.Plugin/1" FILE "early_exit.json")
+    Q_PLUGIN_METADATA(IID JOULE_PLUGIN_IID FILE "early_exit.json")
     Q_INTERFACES(joule::plugin::PluginInterface)
 public:
     std::unique_ptr<plugin::Pass> createPass() override { return std::make_unique<EarlyExitPass>(); }

@@ -10,7 +10,7 @@ namespace joule::plugins {
 
 class QuantizePlugin : public QObject, public plugin::PluginInterface {
     Q_OBJECT
-    Q_PLUGIN_METADATA(IID "org.joule-studio.Plugin/1" FILE "quantize.json")
+    Q_PLUGIN_METADATA(IID JOULE_PLUGIN_IID FILE "quantize.json")
     Q_INTERFACES(joule::plugin::PluginInterface)
 public:
     std::unique_ptr<plugin::Pass> createPass() override { return std::make_unique<QuantizePass>(); }

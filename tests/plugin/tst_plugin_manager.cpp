@@ -3,6 +3,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QSettings>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -54,6 +55,10 @@ private slots:
         QTest::newRow("other application's plugin") << "fixture_other_iid" << ""
                                                     << "not a Joule plugin: interface 'org.example.Other/1', expected 'org.joule-studio.Plugin/1'";
         QTest::newRow("not a Qt plugin") << "fixture_not_qt" << "" << "not a Qt plugin (no plugin metadata)";
+        QTest::newRow("another plugin API version") << "fixture_other_api" << "fixture-other-api"
+                                                   << "built for Joule plugin API 2, but this Joule provides API 1 "
+                                                      "(interface 'org.joule-studio.Plugin/2', expected 'org.joule-studio.Plugin/1'): "
+                                                      "rebuild it against this Joule's SDK";
     }
     void listsBrokenLibrariesWithTheReason()
     {
@@ -68,6 +73,22 @@ private slots:
         QVERIFY2(p->error.startsWith(reason), qPrintable(p->error));
         QVERIFY(p->params.empty());
         QVERIFY2(name.isEmpty() || m.find(name) == nullptr, qPrintable(name + " is broken, yet find() returns it"));
+    }
+
+    void aPluginOfAnotherApiVersionIsNeverLoaded()
+    {
+        PluginManager m({fixtureDir()});
+        const PluginInfo* p = byFile(m, "fixture_other_api");
+        QVERIFY(p);
+        QCOMPARE(p->version, QString("2.0"));
+        QVERIFY(m.find("fixture-other-api") == nullptr);
+        try {
+            m.createPass("fixture-other-api");
+            QFAIL("createPass should have thrown");
+        } catch (const PluginError& e) {
+            QVERIFY2(QString(e.what()).startsWith("plugin 'fixture-other-api': broken: built for Joule plugin API 2"), e.what());
+        }
+        QVERIFY(!QLibrary(p->path).isLoaded());
     }
 
     void aPluginThatCannotBeInstantiatedBecomesBroken()
@@ -130,14 +151,41 @@ private slots:
         QCOMPARE(loser->error, "duplicate: a plugin named 'fixture-prune' was found first at " + original);
     }
 
-    void searchesTheEnvironmentFirstThenBuildAndInstallDirs()
+    void searchesTheEnvironmentFirstThenBuildInstallUserAndSettingsDirs()
     {
+        QTemporaryDir home;
+        QVERIFY(home.isValid());
+        qputenv("XDG_DATA_HOME", home.filePath("data").toUtf8());
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, home.filePath("config"));
+        PluginManager::setSettingsDirs({"/opt/team/plugins"});
         qputenv("JOULE_PLUGIN_PATH", "/tmp/a:/tmp/b");
         const QStringList dirs = PluginManager::defaultDirs();
         qunsetenv("JOULE_PLUGIN_PATH");
         const QString exeDir = QCoreApplication::applicationDirPath();
         QCOMPARE(dirs, QStringList({"/tmp/a", "/tmp/b", QDir::cleanPath(exeDir + "/../plugins"),
-                                    QDir::cleanPath(exeDir + "/../lib/joule/plugins")}));
+                                    QDir::cleanPath(exeDir + "/../lib/joule/plugins"), home.filePath("data") + "/joule/plugins",
+                                    "/opt/team/plugins"}));
+        PluginManager::setSettingsDirs({});
+        QVERIFY(!PluginManager::defaultDirs().contains("/opt/team/plugins"));
+        qunsetenv("XDG_DATA_HOME");
+    }
+
+    void findsAPluginInTheUsersFolder()
+    {
+        QTemporaryDir home;
+        QVERIFY(home.isValid());
+        qputenv("XDG_DATA_HOME", home.path().toUtf8());
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, home.filePath("config"));
+        QVERIFY(PluginManager().find("fixture-prune") == nullptr);   // the build tree's plugins only
+        QVERIFY(QDir().mkpath(home.filePath("joule/plugins")));
+        const QString original = byFile(PluginManager({fixtureDir()}), "fixture_prune")->path;
+        QVERIFY(QFile::copy(original, home.filePath("joule/plugins/libfixture_prune.so")));
+        PluginManager m;
+        const PluginInfo* p = m.find("fixture-prune");
+        QVERIFY(p);
+        QCOMPARE(p->path, home.filePath("joule/plugins/libfixture_prune.so"));
+        QVERIFY(m.createPass("fixture-prune"));
+        qunsetenv("XDG_DATA_HOME");
     }
 
     void missingDirectoriesAreSkipped()
