@@ -9,6 +9,7 @@
 #include "views/node_inspector.h"
 #include "views/optimize_panel.h"
 #include "views/per_input_view.h"
+#include "views/plugin_folders_dialog.h"
 #include "views/per_layer_view.h"
 #include "views/tradeoff_view.h"
 #include "report/report.h"
@@ -312,6 +313,11 @@ void MainWindow::buildActions()
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(runAction_);
     run->addAction(cancelAction_);
+    QMenu* settingsMenu = menuBar()->addMenu(tr("&Settings"));
+    settingsMenu->addAction(tr("&Plugin Folders…"), this, [this] {
+        PluginFoldersDialog dialog(plugin::PluginManager::settingsDirs(), this);
+        if (dialog.exec() == QDialog::Accepted) setPluginFolders(dialog.folders());
+    });
 
     connect(target_, &QComboBox::currentIndexChanged, this, [this] {
         QSettings s = settings();
@@ -322,6 +328,20 @@ void MainWindow::buildActions()
         metric_ = static_cast<Metric>(colourBy_->currentData().toInt());
         if (!rows_.empty()) graph_->setNodeValues(metricValues(rows_, metric_), metricName(metric_), metricUnit(metric_));
     });
+}
+
+bool MainWindow::setPluginFolders(const QStringList& folders)
+{
+    if (jobs_->running()) {
+        showError(tr("Plugin Folders"), tr("A job is running; change the plugin folders when it has ended."));
+        return false;
+    }
+    plugin::PluginManager::setSettingsDirs(folders);
+    auto fresh = std::make_unique<plugin::PluginManager>();
+    optimize_->setPlugins(fresh.get());
+    plugins_ = std::move(fresh);   // no job holds the old one
+    logJob(tr("Plugins found: %1").arg(optimize_->pluginCount()));
+    return true;
 }
 
 QString MainWindow::target() const { return target_->currentData().toString(); }

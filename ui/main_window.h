@@ -61,6 +61,11 @@ public:
     // `force` false an occupied DIR fails the job and is left as it was.
     bool exportCandidateTo(const QString& key, const QString& format, const QString& dir, bool force);
 
+    // Stores the folders of Settings → Plugin Folders and finds the plugins again (the optimize panel
+    // follows); false, after a dialog, while a job runs.
+    bool setPluginFolders(const QStringList& folders);
+    const plugin::PluginManager* plugins() const { return plugins_.get(); }
+
     const Project* project() const { return project_.get(); }
     Jobs* jobs() const { return jobs_; }
     QString currentCandidate() const { return current_; }

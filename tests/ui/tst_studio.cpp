@@ -20,6 +20,7 @@
 #include "views/optimize_panel.h"
 #include "views/param_form.h"
 #include "views/per_input_view.h"
+#include "views/plugin_folders_dialog.h"
 #include "views/tradeoff_view.h"
 #include "plots/plot_export.h"
 
@@ -44,6 +45,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTreeWidget>
@@ -543,6 +545,34 @@ private slots:
 
     // joule-studio --screenshot: every view of a real model as a real picture; a bad file is exit 1
     // with the dialog's one-line reason.
+    void pluginFoldersFromTheSettingsReachTheOptimizePanelAndTheCli()
+    {
+        const QString fixtures = QStringLiteral(JOULE_PLUGIN_FIXTURE_DIR);
+        MainWindow w;
+        QComboBox* box = w.optimizePanel()->findChild<QComboBox*>("plugin");
+        QVERIFY(box);
+        QCOMPARE(box->findData("fixture-prune"), -1);
+        QVERIFY(w.optimizePanel()->selectPlugin("quantize"));
+        // Settings → Plugin Folders: the dialog lists the folder with what it holds.
+        joule::ui::PluginFoldersDialog dialog({}, &w);
+        dialog.addFolder(fixtures + "/");
+        dialog.addFolder(fixtures);   // once only
+        QCOMPARE(dialog.folders(), QStringList{QDir::cleanPath(fixtures)});
+        const QString row = dialog.list()->item(0)->text();
+        QVERIFY2(row.contains(" plugins, ") && row.contains(" broken)"), qPrintable(row));
+        QVERIFY(w.setPluginFolders(dialog.folders()));
+        QVERIFY(box->findData("fixture-prune") >= 0);
+        QCOMPARE(w.optimizePanel()->currentPlugin(), QString("quantize"));   // the choice survives a rescan
+        QVERIFY(w.optimizePanel()->selectPlugin("fixture-prune"));
+        QCOMPARE(w.optimizePanel()->form()->findChildren<QWidget*>().isEmpty(), false);
+        // The same settings reach every new manager (the CLI's, the next window's).
+        QVERIFY(joule::plugin::PluginManager().find("fixture-prune"));
+        QVERIFY(MainWindow().optimizePanel()->selectPlugin("fixture-prune"));
+        QVERIFY(w.setPluginFolders({}));
+        QCOMPARE(box->findData("fixture-prune"), -1);
+        QVERIFY(!joule::plugin::PluginManager().find("fixture-prune"));
+    }
+
     void screenshotModeRendersEveryView()
     {
         const QString studio = qEnvironmentVariable("JOULE_BUILD_DIR") + "/bin/joule-studio";

@@ -14,6 +14,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -35,8 +36,7 @@ OptimizePanel::OptimizePanel(plugin::PluginManager* plugins, QWidget* parent) : 
 {
     plugin_ = new QComboBox;
     plugin_->setObjectName("plugin");
-    for (const plugin::PluginInfo& p : plugins_->plugins())
-        if (p.ok) plugin_->addItem(p.name + " " + p.version, p.name);
+    fillPlugins();
     summary_ = new QLabel;
     summary_->setWordWrap(true);
     summary_->setStyleSheet("color:#555");
@@ -113,6 +113,27 @@ OptimizePanel::OptimizePanel(plugin::PluginManager* plugins, QWidget* parent) : 
     pluginChanged();
     setProject(nullptr);
 }
+
+void OptimizePanel::fillPlugins()
+{
+    for (const plugin::PluginInfo& p : plugins_->plugins())
+        if (p.ok) plugin_->addItem(p.name + " " + p.version, p.name);
+}
+
+void OptimizePanel::setPlugins(plugin::PluginManager* plugins)
+{
+    const QString chosen = currentPlugin();
+    {
+        const QSignalBlocker block(plugin_);
+        plugins_ = plugins;
+        plugin_->clear();
+        fillPlugins();
+        if (plugin_->findData(chosen) >= 0) plugin_->setCurrentIndex(plugin_->findData(chosen));
+    }
+    pluginChanged();
+}
+
+int OptimizePanel::pluginCount() const { return plugin_->count(); }
 
 void OptimizePanel::pluginChanged()
 {

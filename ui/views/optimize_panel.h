@@ -32,6 +32,9 @@ public:
     explicit OptimizePanel(plugin::PluginManager* plugins, QWidget* parent = nullptr);
 
     void setProject(const Project* project);
+    // Lists the usable plugins of `plugins` (not owned), keeping the chosen one when it is still there.
+    void setPlugins(plugin::PluginManager* plugins);
+    int pluginCount() const;
     // Chooses a plugin by name; false when there is no usable plugin of that name.
     bool selectPlugin(const QString& name);
     QString currentPlugin() const;
@@ -56,6 +59,7 @@ signals:
     void cancelRequested();
 
 private:
+    void fillPlugins();
     void pluginChanged();
     plugin::PluginManager* plugins_;
     QComboBox* plugin_;
