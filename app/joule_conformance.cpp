@@ -259,11 +259,13 @@ int main(int argc, char** argv)
 {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("joule-conformance");
+    QCoreApplication::setApplicationVersion(JOULE_VERSION);
     QCommandLineParser parser;
     parser.setApplicationDescription(
         "Runs ONNX backend test cases (model.onnx + test_data_set_*/input_*.pb, output_*.pb) found under the given "
         "directories and compares outputs with rtol 1e-3, atol 1e-7.");
     parser.addHelpOption();
+    parser.addVersionOption();
     parser.addPositionalArgument("DIR", "Directories holding test cases.", "DIR...");
     parser.addOption({"json", "Print one JSON document on stdout."});
     parser.addOption({"expect", "Fail (exit 1) if a case listed in FILE does not pass; report cases that pass but are not "

@@ -12,6 +12,7 @@ packages=(
   libeigen3-dev libstb-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libgraphviz-dev qt6-svg-dev poppler-utils
   dataset-fashion-mnist libonnx-testdata
+  help2man lintian desktop-file-utils   # man pages, the Debian package and its checks
   xvfb xauth python3 python3-numpy python3-onnx python3-torch python3-torchvision
   slurm-wlm munge
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm   # Cortex-M4 export tests under QEMU
