@@ -273,6 +273,13 @@ int main(int argc, char** argv)
     parser.addOption({"min-pass-rate", "Fail (exit 1) if fewer than this fraction of the cases pass.", "F"});
     parser.addOption({"write-passing", "Write the names of the passing cases to FILE (sorted, atomic).", "FILE"});
     parser.addOption({"filter", "Only cases whose name contains TEXT.", "TEXT"});
+    // --help names the program as users type it, not by the path it was started from.
+    if (app.arguments().contains("--help") || app.arguments().contains("-h")) {
+        QString text = parser.helpText();
+        text.replace(0, text.indexOf(' ', 7), "Usage: joule-conformance");
+        std::cout << text.toStdString();
+        return 0;
+    }
     parser.process(app);
 
     const QStringList dirs = parser.positionalArguments();

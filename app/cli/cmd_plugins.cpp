@@ -37,8 +37,10 @@ int runPlugins(const QStringList& args)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription("Lists every plugin found in $JOULE_PLUGIN_PATH (colon-separated), the build tree "
-                                     "(<bin>/../plugins) and the install directory (<bin>/../lib/joule/plugins): usable "
-                                     "ones with their parameters, broken ones with the reason. Manifests are read "
+                                     "(<bin>/../plugins), the install directory (<bin>/../lib/joule/plugins), the user's "
+                                     "folder (~/.local/share/joule/plugins) and the folders added in the studio's "
+                                     "Settings > Plugin Folders: usable ones with their parameters, broken ones (another "
+                                     "plugin API version, a bad manifest, ...) with the reason. Manifests are read "
                                      "without loading the plugins.");
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);

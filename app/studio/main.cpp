@@ -40,6 +40,13 @@ int main(int argc, char** argv)
     parser.addVersionOption();
     parser.addOption({"screenshot", "Open FILE offscreen, render every view into DIR/VIEW.png and exit.", "DIR"});
     parser.addPositionalArgument("FILE", "A model (.onnx), a recipe (.json) or a project store (.db) to open.");
+    // --help names the program as users type it, not by the path it was started from.
+    if (app.arguments().contains("--help") || app.arguments().contains("-h")) {
+        QString text = parser.helpText();
+        text.replace(0, text.indexOf(' ', 7), "Usage: joule-studio");
+        std::fputs(qPrintable(text), stdout);
+        return 0;
+    }
     parser.process(app);
     const QStringList files = parser.positionalArguments();
     if (files.size() > 1) {
