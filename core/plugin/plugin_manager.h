@@ -12,7 +12,8 @@
 // added in the studio's settings (key plugins/folders of the "Joule"/"Joule Studio" settings, which the
 // CLI reads too).
 // Every loadable library in those dirs is listed. A library that is not a Joule plugin (other IID,
-// no metadata), a manifest without name/version/parameters or with a bad parameter, or a second
+// no metadata), a Joule plugin of another plugin API version (JOULE_PLUGIN_API_VERSION), a manifest
+// without name/parameters or with a bad parameter, or a second
 // plugin of a name already found is listed with ok = false and the reason — never a crash. A plugin
 // whose instance() fails is marked broken when createPass() tries it.
 
