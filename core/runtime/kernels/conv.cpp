@@ -144,18 +144,35 @@ void copyPlaneAvx512(const float* __restrict x, int64_t H, int64_t W, int64_t pt
     }
 }
 
-// dst[i] = src[i] (clamped to [lo, hi] when clamp) for i < n, with masked AVX-512 moves.
+// The copy-out of one implicit-GEMM chunk: C holds `rows` output channels (ldc apart) over virtual
+// positions [v0, v1) of padded rows `len` long; the real outputs (column < OW of each row) go to
+// y[m * outSize + oh * OW + ow], clamped to [lo, hi] when clamp. One call per chunk, so the masks and
+// the clamp are set up once rather than per output row. (GCC 12 warns that the `undefined` source of
+// its own _mm512_max_ps / _mm512_min_ps may be uninitialized once they are inlined here: not ours.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 __attribute__((target("avx512f")))
-void copyRowAvx512(const float* __restrict src, float* __restrict dst, int64_t n, bool clamp, float lo, float hi)
+void copyOutAvx512(const float* __restrict cbuf, int64_t ldc, int64_t v0, int64_t v1, int64_t len, int64_t OW,
+                   int64_t rows, float* __restrict y, int64_t outSize, bool clamp, float lo, float hi)
 {
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1u);
-        __m512 v = _mm512_maskz_loadu_ps(m, src + i);
-        if (clamp) v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
-        _mm512_mask_storeu_ps(dst + i, m, v);
+    for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
+        const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
+        if (b >= e) continue;
+        const int64_t n = e - b;
+        const float* src = cbuf + (b - v0);
+        float* dst = y + oh * OW + (b - oh * len);
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 mk = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1u);
+            for (int64_t m = 0; m < rows; ++m) {
+                __m512 v = _mm512_maskz_loadu_ps(mk, src + m * ldc + i);
+                if (clamp) v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
+                _mm512_mask_storeu_ps(dst + m * outSize + i, mk, v);
+            }
+        }
     }
 }
+#pragma GCC diagnostic pop
 
 // copyPadded with two column phases (stride-2 convolutions): 32 input columns at a time are split
 // into their 16 even and 16 odd ones with two permutations.
@@ -631,15 +648,17 @@ private:
         float* y = r.y + (img * cout_ + g * coutG_) * outSize_;
         const bool clamp = clamp_;
         const float lo = actLo_, hi = actHi_;   // locals: the float stores below may alias members
+        if (avx512_) {
+            copyOutAvx512(cbuf, ldc, v0, v1, len, OW, coutG_, y, outSize_, clamp, lo, hi);
+            return;
+        }
         for (int64_t oh = v0 / len; oh * len < v1; ++oh) {
             const int64_t b = std::max(v0, oh * len), e = std::min(v1, oh * len + OW);
             if (b >= e) continue;
             for (int64_t m = 0; m < coutG_; ++m) {
                 const float* src = cbuf + m * ldc + (b - v0);
                 float* dst = y + m * outSize_ + oh * OW + (b - oh * len);
-                if (avx512_)
-                    copyRowAvx512(src, dst, e - b, clamp, lo, hi);
-                else if (clamp)
+                if (clamp)
                     for (int64_t i = 0; i < e - b; ++i) dst[i] = std::min(std::max(src[i], lo), hi);
                 else
                     std::memcpy(dst, src, static_cast<size_t>(e - b) * sizeof(float));
