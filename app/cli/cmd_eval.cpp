@@ -56,6 +56,7 @@ int runEval(const QStringList& args)
     parser.addOption({"mean", "Mean per channel (comma-separated).", "F,..."});
     parser.addOption({"std", "Standard deviation per channel (comma-separated).", "F,..."});
     parser.addOption({"threads", "Worker threads (default 2).", "N"});
+    parser.addOption({"batch", "Inputs per run of the model, for models with a free batch dimension (default 8).", "N"});
     parser.addOption({"fake-quant", "Evaluate a QDQ model as simulated quantization in float, not on the integer engine."});
     parser.addOption({"json", "Print one JSON document on stdout."});
     parseOrExit(parser, args);
@@ -74,6 +75,7 @@ int runEval(const QStringList& args)
 
     eval::EvalOptions options;
     options.workers = positiveIntOption(parser, "threads", 2);
+    options.batchSize = positiveIntOption(parser, "batch", static_cast<int>(options.batchSize));
     options.limit = parser.isSet("limit") ? positiveIntOption(parser, "limit", 1) : -1;
     options.integerEngine = !parser.isSet("fake-quant");
     options.macsPerInput = cost::analyzeModel(graph).macs;   // recorded per input; no target, so no latency or energy

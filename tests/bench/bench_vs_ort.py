@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tests/bench/bench_vs_ort.py [--build build] [--rounds 3] [--runs 50] [--threads 1,2]
                                                 [--model M.onnx ...] [--no-int8] [--markdown]
-                                            [--eval-model M.onnx ...] [--eval-threads 2] [--no-eval]
+                                            [--eval-model M.onnx ...] [--eval-threads 2] [--eval-batch 64,8] [--no-eval]
 
 For every model, thread count and precision it alternates `joule bench` and ONNX Runtime
 (tests/bench/ort_bench.mjs) for --rounds rounds of --runs timed runs each, and reports the median of
@@ -11,7 +11,7 @@ each side's round medians and their ratio (ours / ONNX Runtime: below 1 is faste
 fp32 runs the model as it is; int8 runs a QDQ copy that our quantize plugin makes (min-max on 16
 seeded random inputs) in both: ONNX Runtime on the QDQ graph, ours lowered to the integer engine.
 
-Then the Fashion-MNIST evaluation throughput (test set, batches of 64; ours / ONNX Runtime above 1
+Then the Fashion-MNIST evaluation throughput (test set, in batches of 64 and of 8 on both sides; ours / ONNX Runtime above 1
 is faster than ONNX Runtime).
 
 Default models: the Fashion-MNIST reference models (resources/models/fmnist_*.onnx) and the torchvision
@@ -80,6 +80,8 @@ def main(argv):
     p.add_argument("--eval-model", action="append", default=[],
                    help="Fashion-MNIST model for the evaluation-throughput rows (default: resources/models/fmnist_resnet8.onnx)")
     p.add_argument("--eval-threads", default="2", help="thread counts of the evaluation-throughput rows")
+    p.add_argument("--eval-batch", default="64,8",
+                   help="batch sizes of the evaluation rows, the same on both sides (64: the issue's setting; 8: joule eval's default)")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation-throughput rows")
     a = p.parse_args(argv)
     joule = os.path.join(a.build, "bin", "joule")
@@ -125,9 +127,9 @@ def main(argv):
         for m, prec, t, o, r, q in rows:
             print(f"| {m} | {prec} | {t} | {o:.3f} | {r:.3f} | {q:.2f} |")
         if eval_rows:
-            print("\n| model | threads | ours images/s | ONNX Runtime images/s | ours / ORT |\n|---|---|---|---|---|")
-            for m, t, o, r in eval_rows:
-                print(f"| {m} | {t} | {o:,.0f} | {r:,.0f} | {o / r:.2f} |")
+            print("\n| model | threads | batch | ours images/s | ONNX Runtime images/s | ours / ORT |\n|---|---|---|---|---|---|")
+            for m, t, b, o, r in eval_rows:
+                print(f"| {m} | {t} | {b} | {o:,.0f} | {r:,.0f} | {o / r:.2f} |")
     return 0
 
 
@@ -135,7 +137,8 @@ FASHION_MNIST = "/usr/share/datasets/fashion-mnist"   # Debian's dataset-fashion
 
 
 def eval_throughput(a, joule, node):
-    """Fashion-MNIST test set (10,000 images) in batches of 64: `joule eval --threads T` against ONNX
+    """Fashion-MNIST test set (10,000 images) in batches of B (each --eval-batch, the same B on both sides):
+    `joule eval --threads T --batch B` against ONNX
     Runtime (ort_eval.mjs), interleaved for --rounds rounds; ONNX Runtime's figure is the better of its
     two ways to use T threads (one session with T intra-op threads, or T sessions side by side)."""
     images = os.path.join(FASHION_MNIST, "t10k-images-idx3-ubyte.gz")
@@ -147,23 +150,24 @@ def eval_throughput(a, joule, node):
         card_path = os.path.splitext(model)[0] + ".card.json"
         pre = json.load(open(card_path))["preprocessing"] if os.path.exists(card_path) else {}
         scale, mean, std = pre.get("scale", 1 / 255), pre.get("mean", [0.0])[0], pre.get("std", [1.0])[0]
-        for t in [int(x) for x in a.eval_threads.split(",")]:
+        for t, b in [(int(x), int(y)) for x in a.eval_threads.split(",") for y in a.eval_batch.split(",")]:
             ours, theirs = [], []
             for _ in range(a.rounds):
-                d = run_json([joule, "eval", model, "--dataset", "fashion-mnist:test", "--threads", str(t), "--json"])
+                d = run_json([joule, "eval", model, "--dataset", "fashion-mnist:test", "--threads", str(t), "--batch", str(b),
+                              "--json"])
                 ours.append(d["images_per_s"])
                 best = 0.0
                 for mode in ("intra", "sessions"):
                     r = run_json([node, os.path.join(HERE, "ort_eval.mjs"), model, "--images", images, "--labels", labels,
-                                  "--batch", "64", "--threads", str(t), "--mode", mode, "--scale", str(scale),
+                                  "--batch", str(b), "--threads", str(t), "--mode", mode, "--scale", str(scale),
                                   "--mean", str(mean), "--std", str(std)])
                     if abs(r["accuracy"] - d["accuracy"]) > 0.001:
                         raise RuntimeError(f"{model}: ONNX Runtime's accuracy {r['accuracy']} differs from ours {d['accuracy']}")
                     best = max(best, r["images_per_s"])
                 theirs.append(best)
             o, r = statistics.median(ours), statistics.median(theirs)
-            rows.append((os.path.basename(model), t, o, r))
-            print(f"  {os.path.basename(model):22s} eval  {t} thread(s): ours {o:9,.0f} images/s, ONNX Runtime {r:9,.0f} images/s, "
+            rows.append((os.path.basename(model), t, b, o, r))
+            print(f"  {os.path.basename(model):22s} eval  {t} thread(s), batch {b:3d}: ours {o:9,.0f} images/s, ONNX Runtime {r:9,.0f} images/s, "
                   f"ratio {o / r:5.2f}", flush=True)
     return rows
 
