@@ -2,6 +2,7 @@
 // runtime and compares with the expected outputs (rtol 1e-3, atol 1e-7, as the ONNX backend tests).
 // Each case runs in a child process, so a crash or a hang fails that case only.
 
+#include "help_text.h"
 #include "onnx/onnx_io.h"
 #include "runtime/session.h"
 
@@ -273,11 +274,8 @@ int main(int argc, char** argv)
     parser.addOption({"min-pass-rate", "Fail (exit 1) if fewer than this fraction of the cases pass.", "F"});
     parser.addOption({"write-passing", "Write the names of the passing cases to FILE (sorted, atomic).", "FILE"});
     parser.addOption({"filter", "Only cases whose name contains TEXT.", "TEXT"});
-    // --help names the program as users type it, not by the path it was started from.
-    if (app.arguments().contains("--help") || app.arguments().contains("-h")) {
-        QString text = parser.helpText();
-        text.replace(0, text.indexOf(' ', 7), "Usage: joule-conformance");
-        std::cout << text.toStdString();
+    if (joule::app::helpAsked(app.arguments())) {
+        std::cout << joule::app::helpText(parser, "joule-conformance").toStdString();
         return 0;
     }
     parser.process(app);

@@ -59,7 +59,8 @@ constexpr int kMaxRecent = 8;
 constexpr const char* kDefaultTarget = "stm32l4r5";
 constexpr const char* kDefaultPlugin = "quantize";
 
-QSettings settings() { return QSettings("Joule", "Joule Studio"); }
+// The studio's settings; the plugin manager reads its plugin folders from the same file.
+QSettings settings() { return QSettings(plugin::PluginManager::kSettingsOrganization, plugin::PluginManager::kSettingsApplication); }
 
 // One core stays with the GUI thread; evaluation gets the rest.
 int evalWorkers() { return std::max(1, QThread::idealThreadCount() - 1); }

@@ -1,8 +1,8 @@
 #include "cli_common.h"
 
+#include "help_text.h"
 #include "onnx/onnx_io.h"
 
-#include <QCoreApplication>
 #include <QFileInfo>
 #include <QJsonArray>
 
@@ -16,11 +16,7 @@ void parseOrExit(QCommandLineParser& parser, const QStringList& args)
     parser.addHelpOption();
     if (!parser.parse(args)) throw CliError(parser.errorText().toStdString() + " (see " + args.front().toStdString() + " --help)");
     if (parser.isSet("help")) {
-        // Qt names the program as it was started (build/bin/joule); the help names it as users type it.
-        QString text = parser.helpText();
-        const QString started = "Usage: " + QCoreApplication::arguments().value(0);
-        if (text.startsWith(started)) text.replace(0, started.size(), "Usage: " + args.front());
-        std::cout << text.toStdString();
+        std::cout << app::helpText(parser, args.front()).toStdString();
         std::exit(0);
     }
 }

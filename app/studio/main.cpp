@@ -1,6 +1,7 @@
 // joule-studio: the desktop studio.
 //   joule-studio [FILE]                   opens a model (.onnx), a recipe (.json) or a project store (.db)
 //   joule-studio --screenshot DIR FILE    opens FILE offscreen, renders every view into DIR/VIEW.png, exits
+#include "help_text.h"
 #include "main_window.h"
 
 #include <QApplication>
@@ -40,11 +41,8 @@ int main(int argc, char** argv)
     parser.addVersionOption();
     parser.addOption({"screenshot", "Open FILE offscreen, render every view into DIR/VIEW.png and exit.", "DIR"});
     parser.addPositionalArgument("FILE", "A model (.onnx), a recipe (.json) or a project store (.db) to open.");
-    // --help names the program as users type it, not by the path it was started from.
-    if (app.arguments().contains("--help") || app.arguments().contains("-h")) {
-        QString text = parser.helpText();
-        text.replace(0, text.indexOf(' ', 7), "Usage: joule-studio");
-        std::fputs(qPrintable(text), stdout);
+    if (joule::app::helpAsked(app.arguments())) {
+        std::fputs(qPrintable(joule::app::helpText(parser, "joule-studio")), stdout);
         return 0;
     }
     parser.process(app);

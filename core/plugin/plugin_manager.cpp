@@ -30,6 +30,13 @@ QString executableDir()
     return QFileInfo(QFileInfo("/proc/self/exe").canonicalFilePath()).absolutePath();
 }
 
+// A plugin name as recipes use it: a letter, then letters, digits, '_', '-', '.'.
+bool isPluginName(const QString& name)
+{
+    static const QRegularExpression identifier("^[A-Za-z][A-Za-z0-9_.-]*$");
+    return identifier.match(name).hasMatch();
+}
+
 QString where(const PluginInfo& info)
 {
     return info.name.isEmpty() ? info.path : "plugin '" + info.name + "'";
@@ -80,8 +87,7 @@ PluginInfo readPluginInfo(const QString& path)
         if (iid.startsWith(JOULE_PLUGIN_IID_PREFIX)) {
             // A Joule plugin of another API version: name it (when its manifest says) and never load it.
             const QString name = manifestValue.toObject().value("name").toString();
-            static const QRegularExpression identifier("^[A-Za-z][A-Za-z0-9_.-]*$");
-            if (identifier.match(name).hasMatch()) info.name = name;
+            if (isPluginName(name)) info.name = name;
             info.version = manifestValue.toObject().value("version").toString();
             info.error = "built for Joule plugin API " + iid.mid(qsizetype(sizeof(JOULE_PLUGIN_IID_PREFIX)) - 1)
                          + ", but this Joule provides API " + QString::number(JOULE_PLUGIN_API_VERSION)
@@ -102,8 +108,7 @@ PluginInfo readPluginInfo(const QString& path)
         return info;
     }
     info.name = name.toString();
-    static const QRegularExpression identifier("^[A-Za-z][A-Za-z0-9_.-]*$");
-    if (!identifier.match(info.name).hasMatch()) {
+    if (!isPluginName(info.name)) {
         info.error = "manifest: field 'name': '" + info.name + "' must start with a letter and hold only letters, digits, '_', '-', '.'";
         return info;
     }
