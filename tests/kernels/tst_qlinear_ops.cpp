@@ -299,6 +299,56 @@ private slots:
         else expectCodes<uint8_t>(y, expected);
     }
 
+    void qlinearConvRequantizesExactlyOnBothSidesOfTheShortcutBound_data()
+    {
+        // The direct convolution requantizes in double, with no range check, when its weights and
+        // bias bound every accumulator below 2^22 (int_conv_direct.h, FastRequant), else in 64-bit
+        // integers. A 1x1 convolution of 520 channels with weights alternating +-w: the bound is
+        // 255 * 260 * w + |bias|, under 2^22 for w = 63 and over it for w = 64.
+        QTest::addColumn<int>("weight");
+        QTest::addColumn<bool>("underBound");
+        QTest::newRow("w 63: double shortcut") << 63 << true;
+        QTest::newRow("w 64: 64-bit path") << 64 << false;
+    }
+
+    void qlinearConvRequantizesExactlyOnBothSidesOfTheShortcutBound()
+    {
+        QFETCH(int, weight);
+        QFETCH(bool, underBound);
+        const int64_t C = 520, H = 16, W = 16, M = 8, zx = 128;
+        const std::vector<int32_t> bias{64, -64, 192, -192, 0, 1, 320, -320};
+        const int64_t bound = 255 * (C / 2) * weight + 320;
+        QCOMPARE(bound < (int64_t{1} << 22), underBound);
+        // x within one of its zero point, so that the outputs stay in range: acc = w * k + bias.
+        Lcg rng(7);
+        std::vector<uint8_t> x(static_cast<size_t>(C * H * W));
+        for (auto& v : x) v = static_cast<uint8_t>(zx - 1 + static_cast<int64_t>(rng.next() % 3));
+        std::vector<int8_t> w(static_cast<size_t>(M * C));
+        for (int64_t m = 0; m < M; ++m)
+            for (int64_t c = 0; c < C; ++c)
+                w[static_cast<size_t>(m * C + c)] = static_cast<int8_t>((c + m) % 2 ? -weight : std::min(weight, 127));
+        // x_scale * w_scale / y_scale = 2^-7 exactly: every acc = 64 (mod 128) is a tie.
+        const float sx = 0.5f, sw = 1.0f / 64.0f, sy = 1.0f;
+        const int zy = 120;
+        const Tensor y = runNode("QLinearConv", "",
+                                 {{"x", q<uint8_t>({1, C, H, W}, x)}, {"sx", f32({}, {sx}), true}, {"zx", scalarQ<uint8_t>(zx), true},
+                                  {"w", q<int8_t>({M, C, 1, 1}, w), true}, {"sw", f32({}, {sw}), true}, {"zw", scalarQ<int8_t>(0), true},
+                                  {"sy", f32({}, {sy}), true}, {"zy", scalarQ<uint8_t>(zy), true}, {"b", i32({M}, bias), true}},
+                                 {});
+        std::vector<int> expected;
+        int ties = 0;
+        for (int64_t m = 0; m < M; ++m)
+            for (int64_t p = 0; p < H * W; ++p) {
+                int64_t acc = bias[static_cast<size_t>(m)];
+                for (int64_t c = 0; c < C; ++c)
+                    acc += (int64_t{x[static_cast<size_t>(c * H * W + p)]} - zx) * w[static_cast<size_t>(m * C + c)];
+                ties += ((acc % 128) + 128) % 128 == 64;
+                expected.push_back(expectedCode<uint8_t>(static_cast<long double>(acc) / 128.0L, zy));
+            }
+        QVERIFY2(ties > 20, qPrintable(QString("only %1 ties").arg(ties)));
+        expectCodes<uint8_t>(y, expected);
+    }
+
     void qlinearConvSplitAcrossThreadsGivesSameCodes()
     {
         // Large enough for the direct convolution to split its tiles across two threads.

@@ -90,6 +90,9 @@ private:
     std::vector<int32_t> biasEff_;     // per channel (padded to mBlocks * kChannelBlock)
     std::vector<int32_t> multiplier_;  // per channel
     std::vector<int32_t> shift_;       // per channel
+    std::vector<double> scale_;        // per channel: multiplier / 2^shift (FastRequant)
+    bool fastRequant_ = false;         // every channel's accumulators fit FastRequant::exact
+    std::vector<int64_t> accMin_, accMax_;   // per channel, while preparing: accumulator range
     struct Segment {
         uint16_t mask;    // lanes of a 16-position group that are real outputs of one row
         int64_t offset;   // lane i of the group goes to plane + offset + i

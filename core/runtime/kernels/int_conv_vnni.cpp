@@ -75,11 +75,18 @@ void DirectConv::prepare(const IntConvGeometry& g, const int8_t* w, const int32_
     }
     multiplier_.assign(static_cast<size_t>(M), 0);
     shift_.assign(static_cast<size_t>(M), 31);
+    scale_.assign(static_cast<size_t>(M), 0.0);
+    fastRequant_ = true;
     for (int64_t m = 0; m < M; ++m) {
         const Requantizer& r = requant[requant.size() > 1 ? static_cast<size_t>(m) : 0];
-        multiplier_[static_cast<size_t>(m)] = r.multiplier;
-        shift_[static_cast<size_t>(m)] = r.shift;
+        const size_t i = static_cast<size_t>(m);
+        multiplier_[i] = r.multiplier;
+        shift_[i] = r.shift;
+        scale_[i] = FastRequant::scaleOf(r.multiplier, r.shift);
+        fastRequant_ = fastRequant_ && FastRequant::exact(accMin_[i], accMax_[i], scale_[i]);
     }
+    accMin_.clear();
+    accMax_.clear();
     yZero_ = yZero;
     clamp_ = clamp;
     // Where each group of 16 virtual positions goes in a [OH][OW] output plane.
@@ -117,13 +124,21 @@ void DirectConv::prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t 
     scratchBytes_ = stageBytes_;
     packedW_.assign(static_cast<size_t>(C * KH * KW), 0);
     biasEff_.assign(static_cast<size_t>(C), 0);
+    accMin_.assign(static_cast<size_t>(C), 0);
+    accMax_.assign(static_cast<size_t>(C), 0);
     for (int64_t c = 0; c < C; ++c) {
-        int64_t wsum = 0;
+        int64_t wsum = 0, wPos = 0, wNeg = 0;
         for (int64_t t = 0; t < KH * KW; ++t) {
-            packedW_[static_cast<size_t>(c * KH * KW + t)] = w[c * KH * KW + t];
-            wsum += w[c * KH * KW + t];
+            const int8_t v = w[c * KH * KW + t];
+            packedW_[static_cast<size_t>(c * KH * KW + t)] = v;
+            wsum += v;
+            (v > 0 ? wPos : wNeg) += v;
         }
-        biasEff_[static_cast<size_t>(c)] = static_cast<int32_t>((bias ? bias[c] : 0) - static_cast<int64_t>(xZeroU8_) * wsum);
+        const int64_t b = (bias ? bias[c] : 0) - static_cast<int64_t>(xZeroU8_) * wsum;
+        biasEff_[static_cast<size_t>(c)] = static_cast<int32_t>(b);
+        // Staged inputs are bytes in [0, 255].
+        accMin_[static_cast<size_t>(c)] = b + 255 * wNeg;
+        accMax_[static_cast<size_t>(c)] = b + 255 * wPos;
     }
     // For vpdpbusd: four taps' weights per dword, four taps' inputs interleaved per position.
     const int64_t taps = KH * KW, quads = (taps + 3) / 4;
@@ -155,13 +170,16 @@ void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, i
 
     packedW_.assign(static_cast<size_t>(mBlocks_ * steps * kChannelBlock), 0);
     biasEff_.assign(static_cast<size_t>(mBlocks_ * kChannelBlock), 0);
+    accMin_.assign(static_cast<size_t>(M), 0);
+    accMax_.assign(static_cast<size_t>(M), 0);
     for (int64_t m = 0; m < M; ++m) {
-        int64_t wsum = 0;
+        int64_t wsum = 0, wPos = 0, wNeg = 0;
         for (int64_t c = 0; c < C; ++c)
             for (int64_t kh = 0; kh < KH; ++kh)
                 for (int64_t kw = 0; kw < KW; ++kw) {
                     const int8_t v = w[((m * C + c) * KH + kh) * KW + kw];
                     wsum += v;
+                    (v > 0 ? wPos : wNeg) += v;
                     const int64_t step = (kh * KW + kw) * c4_ + c / 4;
                     auto* dword = reinterpret_cast<int8_t*>(
                         &packedW_[static_cast<size_t>(((m / kChannelBlock) * steps + step) * kChannelBlock + m % kChannelBlock)]);
@@ -169,6 +187,9 @@ void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, i
                 }
         const int64_t b = (bias ? bias[m] : 0) - static_cast<int64_t>(xZeroU8_) * wsum;
         biasEff_[static_cast<size_t>(m)] = static_cast<int32_t>(b);
+        // Staged inputs are bytes in [0, 255] (zeros past the last channel).
+        accMin_[static_cast<size_t>(m)] = b + 255 * wNeg;
+        accMax_[static_cast<size_t>(m)] = b + 255 * wPos;
     }
 }
 
@@ -182,6 +203,8 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
     const Segment* segs = segments_.data();
     const int32_t* segStart = segmentStart_.data();
     const int32_t* quadOffsets = quadOffsets_.data();
+    const bool fast = fastRequant_;
+    const FastRequant fastRq(yZero_, clamp_);
     auto channels = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) {
         // Stage: [c][phase][h'][w'] bytes, x_zero_point in the padding.
         std::memset(stage + c0 * channelBytes_, xZeroU8_, static_cast<size_t>((c1 - c0) * channelBytes_));
@@ -224,7 +247,11 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
         for (int64_t c = c0; c < c1; ++c) {
             const uint8_t* sc = stage + c * channelBytes_;
             const int32_t* wc = packedW_.data() + c * taps;
-            const VecRequant rq(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
+            const __m512d scale = _mm512_set1_pd(scale_[static_cast<size_t>(c)]);
+            auto requant = [&](__m512i acc) {
+                if (fast) return fastRq.apply(acc, scale);
+                return VecRequant(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_).apply(acc);
+            };
             const __m512i b = _mm512_set1_epi32(biasEff_[static_cast<size_t>(c)]);
             const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + c * OH * OW);
             // 64 positions at a time: the inputs of 4 taps interleaved into dwords (the unpacks work
@@ -252,7 +279,7 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                 const __m512i out[4] = {_mm512_shuffle_i32x4(u0, u2, 0x88), _mm512_shuffle_i32x4(u0, u2, 0xDD),
                                         _mm512_shuffle_i32x4(u1, u3, 0x88), _mm512_shuffle_i32x4(u1, u3, 0xDD)};
                 for (int k = 0; k < 4; ++k) {
-                    const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(out[k]));
+                    const __m128i bytes = _mm512_cvtepi32_epi8(requant(out[k]));
                     const size_t g = static_cast<size_t>(grp + k);
                     for (int32_t s = segStart[g]; s < segStart[g + 1]; ++s) {
                         const Segment& sg = segs[s];
@@ -266,7 +293,7 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                     const __m128i xv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + offsets_[static_cast<size_t>(t)] + grp * 16));
                     acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_cvtepu8_epi32(xv), _mm512_set1_epi32(wc[t])));
                 }
-                const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(acc));
+                const __m128i bytes = _mm512_cvtepi32_epi8(requant(acc));
                 for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {
                     const Segment& sg = segs[k];
                     _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
@@ -372,6 +399,9 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         const int32_t* packed = packedW_.data();
         const int32_t yZero = yZero_;
         const QuantClamp clamp = clamp_;
+        const double* scales = scale_.data();
+        const bool fast = fastRequant_;
+        const FastRequant fastRq(yZero, clamp);
         auto tile = [&](int64_t begin, int64_t end) {
             for (int64_t job = begin; job < end; ++job) {
                 const int64_t mb = job / virtualBlocks_, vb = job % virtualBlocks_;
@@ -396,10 +426,17 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                 for (int j = 0; j < kChannelBlock; ++j) {
                     const int64_t m = mb * kChannelBlock + j;
                     if (m >= M) break;
-                    const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
                     const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + m * OH * OW);
+                    __m128i out[2];
+                    if (fast) {
+                        const __m512d scale = _mm512_set1_pd(scales[m]);
+                        for (int half = 0; half < 2; ++half) out[half] = _mm512_cvtepi32_epi8(fastRq.apply(acc[half][j], scale));
+                    } else {
+                        const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
+                        for (int half = 0; half < 2; ++half) out[half] = _mm512_cvtepi32_epi8(rq.apply(acc[half][j]));
+                    }
                     for (int half = 0; half < 2; ++half) {
-                        const __m128i bytes = _mm512_cvtepi32_epi8(rq.apply(acc[half][j]));
+                        const __m128i bytes = out[half];
                         const size_t grp = static_cast<size_t>(vb * 2 + half);
                         for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {
                             const Segment& sg = segs[k];

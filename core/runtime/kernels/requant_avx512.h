@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 
@@ -63,6 +64,39 @@ struct VecRequant {
         const __m512i odd = round64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m));
         const __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
         return _mm512_add_epi32(r, zp);
+    }
+};
+
+// The same result in fewer steps, for a layer whose every accumulator is known, from its weights
+// and bias, to satisfy |acc| < 2^22 and |acc * m / 2^shift| < 2^30 (exact() checks that bound once,
+// while preparing): then the double product is the exact quotient, converting it with rounding to
+// nearest even gives rne(acc * m / 2^shift) without overflow, and the zero point and the clamp
+// follow in int32. No branch, and only the scale is per channel.
+struct FastRequant {
+    __m512i lo, hi, zp;
+    FastRequant(int32_t zeroPoint, QuantClamp c)
+        : lo(_mm512_set1_epi32(c.lo)), hi(_mm512_set1_epi32(c.hi)), zp(_mm512_set1_epi32(zeroPoint))
+    {
+    }
+    // m / 2^s as a double (exact).
+    static double scaleOf(int32_t multiplier, int s)
+    {
+        return static_cast<double>(multiplier) * std::bit_cast<double>(static_cast<uint64_t>(1023 - s) << 52);
+    }
+    // Whether every accumulator in [accMin, accMax] takes the shortcut exactly.
+    static bool exact(int64_t accMin, int64_t accMax, double scale)
+    {
+        const int64_t bound = std::max(accMax, -accMin);
+        return bound < (int64_t{1} << 22) && static_cast<double>(bound) * scale < 1073741824.0;
+    }
+    __m512i apply(__m512i acc, __m512d scale) const
+    {
+        constexpr int kNearestEven = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        const __m512d a0 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), scale);
+        const __m512d a1 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), scale);
+        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(a0, kNearestEven)),
+                                             _mm512_cvt_roundpd_epi32(a1, kNearestEven), 1);
+        return _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), lo), hi);
     }
 };
 
