@@ -242,6 +242,8 @@ private slots:
         QTest::newRow("depthwise 3x3 s1") << QList<int>{0, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 32};
         QTest::newRow("depthwise 3x3 s2 s8, wide") << QList<int>{1, 12, 9, 40, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 12};
         QTest::newRow("depthwise 5x3 uneven") << QList<int>{0, 7, 7, 7, 7, 5, 3, 1, 2, 2, 0, 2, 1, 0, 7};
+        // Planes of about 10 KB: the direct kernel stages and convolves them two channels at a time.
+        QTest::newRow("depthwise 3x3, large planes") << QList<int>{1, 7, 100, 98, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7};
     }
 
     void qlinearConvMatchesSpecFormulaOnEveryPath()

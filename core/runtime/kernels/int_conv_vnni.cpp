@@ -24,6 +24,19 @@ inline void interleave4(__m128i a, __m128i b, __m128i c, __m128i d, int64_t n, u
     _mm512_mask_storeu_epi32(dst, static_cast<__mmask16>((1u << n) - 1), v);
 }
 
+// acc + the sums of 4 u8 x s8 products per int32 lane (vpdpbusd). GCC 12 compiles the intrinsic
+// _mm512_dpbusd_epi32 with a register copy before and after every instruction in a loop of several
+// accumulators (and spills them); tying the accumulator to the destination in inline asm does not.
+inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
+{
+#if defined(__GNUC__) && !defined(__clang__)
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
+    return acc;
+#else
+    return _mm512_dpbusd_epi32(acc, u8, s8);
+#endif
+}
+
 // Byte shuffle putting the 8 even bytes of 16 first and the 8 odd ones after (stride-2 staging).
 inline __m128i evenOddBytes() { return _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
 
@@ -200,16 +213,17 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
     const int64_t taps = static_cast<int64_t>(offsets_.size()), groups = virtualStride_ / 16;
     // Channels are independent: each part stages and convolves its own channels.
     // Held in locals: the byte stores below may alias any member, so members would be reloaded.
-    const Segment* segs = segments_.data();
-    const int32_t* segStart = segmentStart_.data();
-    const int32_t* quadOffsets = quadOffsets_.data();
-    const bool fast = fastRequant_;
-    const FastRequant fastRq(yZero_, clamp_);
-    auto channels = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) {
+    const Segment* segments = segments_.data();
+    const int32_t* segmentStart = segmentStart_.data();
+    const int32_t* quadOffsetsAll = quadOffsets_.data();
+    const bool fastAll = fastRequant_;
+    const FastRequant fastRqAll(yZero_, clamp_);
+    // Channels c0..c1 staged at `region` (channel c at (c - c0) * channelBytes_), then convolved.
+    auto block = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1, uint8_t* region) {
         // Stage: [c][phase][h'][w'] bytes, x_zero_point in the padding.
-        std::memset(stage + c0 * channelBytes_, xZeroU8_, static_cast<size_t>((c1 - c0) * channelBytes_));
+        std::memset(region, xZeroU8_, static_cast<size_t>((c1 - c0) * channelBytes_));
         for (int64_t c = c0; c < c1; ++c) {
-            uint8_t* sc = stage + c * channelBytes_;
+            uint8_t* sc = region + (c - c0) * channelBytes_;
             for (int64_t h = 0; h < H; ++h) {
                 const int64_t ph = rowPhase_[static_cast<size_t>(h)], hh = rowStaged_[static_cast<size_t>(h)];
                 const uint8_t* row = xn + (c * H + h) * W;
@@ -244,8 +258,15 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                 }
             }
         }
+        // Copies local to this lambda: the byte stores below may alias anything reached through a
+        // reference, which would then be reloaded after every store.
+        const Segment* const segs = segments;
+        const int32_t* const segStart = segmentStart;
+        const int32_t* const quadOffsets = quadOffsetsAll;
+        const bool fast = fastAll;
+        const FastRequant fastRq = fastRqAll;
         for (int64_t c = c0; c < c1; ++c) {
-            const uint8_t* sc = stage + c * channelBytes_;
+            const uint8_t* sc = region + (c - c0) * channelBytes_;
             const int32_t* wc = packedW_.data() + c * taps;
             const __m512d scale = _mm512_set1_pd(scale_[static_cast<size_t>(c)]);
             auto requant = [&](__m512i acc) {
@@ -268,10 +289,10 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                     const __m512i abLo = _mm512_unpacklo_epi8(t0, t1), abHi = _mm512_unpackhi_epi8(t0, t1);
                     const __m512i cdLo = _mm512_unpacklo_epi8(t2, t3), cdHi = _mm512_unpackhi_epi8(t2, t3);
                     const __m512i wv = _mm512_set1_epi32(wq[q]);
-                    acc0 = _mm512_dpbusd_epi32(acc0, _mm512_unpacklo_epi16(abLo, cdLo), wv);   // lane l: 16l + 0..3
-                    acc1 = _mm512_dpbusd_epi32(acc1, _mm512_unpackhi_epi16(abLo, cdLo), wv);   // 16l + 4..7
-                    acc2 = _mm512_dpbusd_epi32(acc2, _mm512_unpacklo_epi16(abHi, cdHi), wv);   // 16l + 8..11
-                    acc3 = _mm512_dpbusd_epi32(acc3, _mm512_unpackhi_epi16(abHi, cdHi), wv);   // 16l + 12..15
+                    acc0 = dpbusd(acc0, _mm512_unpacklo_epi16(abLo, cdLo), wv);   // lane l: 16l + 0..3
+                    acc1 = dpbusd(acc1, _mm512_unpackhi_epi16(abLo, cdLo), wv);   // 16l + 4..7
+                    acc2 = dpbusd(acc2, _mm512_unpacklo_epi16(abHi, cdHi), wv);   // 16l + 8..11
+                    acc3 = dpbusd(acc3, _mm512_unpackhi_epi16(abHi, cdHi), wv);   // 16l + 12..15
                 }
                 // 4 x 4 transpose of 128-bit lanes: out[l] = (acc0.l, acc1.l, acc2.l, acc3.l).
                 const __m512i u0 = _mm512_shuffle_i32x4(acc0, acc1, 0x44), u1 = _mm512_shuffle_i32x4(acc0, acc1, 0xEE);
@@ -300,6 +321,12 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
                 }
             }
         }
+    };
+    // A few channels at a time, so that their staged planes are still in L1 when they are read; a
+    // part's blocks reuse the start of its own region of the staging buffer.
+    const int64_t chunk = std::max<int64_t>(1, (int64_t{24} << 10) / channelBytes_);
+    auto channels = [&](const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) {
+        for (int64_t cb = c0; cb < c1; cb += chunk) block(xn, yn, cb, std::min(cb + chunk, c1), stage + c0 * channelBytes_);
     };
     // The bytes past the last channel, which the last loads may touch.
     std::memset(stage + C * channelBytes_, xZeroU8_, stageBytes_ - static_cast<size_t>(C * channelBytes_));
@@ -374,6 +401,12 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         };
         const int64_t jobs = mBlocks_ * virtualBlocks_;
         const bool parallel = threads > 1 && jobs * steps * kChannelBlock * kPositionBlock >= (int64_t{1} << 17);
+        // Job order. Positions outer when the packed weights stay in L2 and either the input block
+        // of a job is worth keeping in L1 for all channels (16 steps or more) or the run is split
+        // over threads (each part then reads its own positions, not all of them); else channels
+        // outer, which writes fewer output planes at a time.
+        const int64_t mBlocks = mBlocks_, vBlocks = virtualBlocks_;
+        const bool positionsOuter = packedW_.size() * sizeof(int32_t) <= (size_t{256} << 10) && (parallel || steps >= 16);
         if (simd && parallel) parallelFor(threads, c4_, 1, stageQuads);
         else if (simd) stageQuads(0, c4_);
         for (int64_t c = 0; !simd && c < C; ++c) {
@@ -402,9 +435,11 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         const double* scales = scale_.data();
         const bool fast = fastRequant_;
         const FastRequant fastRq(yZero, clamp);
-        auto tile = [&](int64_t begin, int64_t end) {
+        auto tile = [&, segs = segs, segStart = segStart, offsets = offsets, packed = packed, scales = scales, fast = fast,
+                     fastRq = fastRq, positionsOuter = positionsOuter, mBlocks = mBlocks, vBlocks = vBlocks](int64_t begin, int64_t end) {   // copies: see runDepthwise
             for (int64_t job = begin; job < end; ++job) {
-                const int64_t mb = job / virtualBlocks_, vb = job % virtualBlocks_;
+                const int64_t mb = positionsOuter ? job % mBlocks : job / vBlocks;
+                const int64_t vb = positionsOuter ? job / mBlocks : job % vBlocks;
                 __m512i acc[2][kChannelBlock];
                 for (int j = 0; j < kChannelBlock; ++j) {
                     const __m512i b = _mm512_set1_epi32(biasEff[mb * kChannelBlock + j]);
@@ -419,8 +454,8 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                     const __m512i x1 = _mm512_loadu_si512(src + 16);
                     for (int j = 0; j < kChannelBlock; ++j) {
                         const __m512i wv = _mm512_set1_epi32(wp[j]);
-                        acc[0][j] = _mm512_dpbusd_epi32(acc[0][j], x0, wv);
-                        acc[1][j] = _mm512_dpbusd_epi32(acc[1][j], x1, wv);
+                        acc[0][j] = dpbusd(acc[0][j], x0, wv);
+                        acc[1][j] = dpbusd(acc[1][j], x1, wv);
                     }
                 }
                 for (int j = 0; j < kChannelBlock; ++j) {
