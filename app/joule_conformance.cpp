@@ -129,6 +129,9 @@ const ValueInfo* findValue(const std::vector<ValueInfo>& values, const std::stri
     return nullptr;
 }
 
+// --channels-last: run the cases as `joule run` does, with the channels-last pass (oneDNN).
+bool gChannelsLast = false;
+
 CaseResult runCase(const fs::path& dir)
 {
     CaseResult r{dir.filename().string(), "passed", ""};
@@ -138,7 +141,7 @@ CaseResult runCase(const fs::path& dir)
     } catch (const onnx::UnsupportedFeature& e) {
         return {r.name, "unsupported", e.what()};
     }
-    rt::Session session(graph);
+    rt::Session session(graph, {.channelsLast = gChannelsLast});
     const auto required = graph.requiredInputs();
     int sets = 0;
     for (const auto& e : fs::directory_iterator(dir)) {
@@ -274,6 +277,8 @@ int main(int argc, char** argv)
     parser.addOption({"min-pass-rate", "Fail (exit 1) if fewer than this fraction of the cases pass.", "F"});
     parser.addOption({"write-passing", "Write the names of the passing cases to FILE (sorted, atomic).", "FILE"});
     parser.addOption({"filter", "Only cases whose name contains TEXT.", "TEXT"});
+    parser.addOption({"channels-last", "Run float32 convolutions channels-last through oneDNN, as joule run does "
+                                       "(the same as without it in a build without oneDNN)."});
     if (joule::app::helpAsked(app.arguments())) {
         std::cout << joule::app::helpText(parser, "joule-conformance").toStdString();
         return 0;
@@ -296,6 +301,7 @@ int main(int argc, char** argv)
         cases.insert(cases.end(), found.begin(), found.end());
     }
     const std::string filter = parser.value("filter").toStdString();
+    gChannelsLast = parser.isSet("channels-last");
 
     const bool json = parser.isSet("json");
     std::vector<CaseResult> results;

@@ -76,7 +76,7 @@ int runBench(const QStringList& args)
     std::mt19937 rng(0);
     const auto feeds = cost::randomInputs(graph, rng, inputShapes);
 
-    rt::Session session(graph, {.threads = threads, .fuseActivations = true});
+    rt::Session session(graph, {.threads = threads, .fuseActivations = true, .channelsLast = true});
     for (int i = 0; i < warmup; ++i) session.run(feeds);
     std::vector<double> ms;
     for (int i = 0; i < runs; ++i) {

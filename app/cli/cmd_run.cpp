@@ -61,7 +61,7 @@ int runRun(const QStringList& args)
     // A QDQ model runs on the integer engine unless --fake-quant asks for the float simulation.
     const bool integer = rt::hasQdq(graph) && !parser.isSet("fake-quant");
     rt::Session session(integer ? rt::lowerQdq(graph) : graph,
-                        {.threads = positiveIntOption(parser, "threads", 1), .fuseActivations = true});
+                        {.threads = positiveIntOption(parser, "threads", 1), .fuseActivations = true, .channelsLast = true});
     const auto outputs = session.run(feeds);
 
     const QString dir = parser.value("output-dir");

@@ -115,7 +115,7 @@ void forEachBatch(const std::vector<Graph>& segments, int64_t total, int64_t bat
     auto worker = [&] {
         try {
             std::vector<std::unique_ptr<rt::Session>> sessions;
-            for (const Graph& g : segments) sessions.push_back(std::make_unique<rt::Session>(g, rt::SessionOptions{.threads = 1, .fuseActivations = true}));
+            for (const Graph& g : segments) sessions.push_back(std::make_unique<rt::Session>(g, rt::SessionOptions{.threads = 1, .fuseActivations = true, .channelsLast = true}));
             for (;;) {
                 if (cancel && cancel->load()) {
                     std::lock_guard lock(m);

@@ -87,7 +87,7 @@ EvalResult evaluate(const Graph& graph, const data::LabeledImages& data, const d
 
     auto worker = [&] {
         try {
-            rt::Session session(runGraph, {.threads = 1, .fuseActivations = true});
+            rt::Session session(runGraph, {.threads = 1, .fuseActivations = true, .channelsLast = true});
             std::vector<float> prob;
             for (;;) {
                 if (options.cancel && options.cancel->load()) {

@@ -11,6 +11,10 @@
 #include <thread>
 #include <vector>
 
+#if JOULE_PARALLEL_OPENMP
+#include <omp.h>
+#endif
+
 namespace joule::rt {
 
 const Tensor& PrepareContext::requireConstantInput(size_t i)
@@ -21,6 +25,42 @@ const Tensor& PrepareContext::requireConstantInput(size_t i)
                                "') must be known before running (a constant or a graph input); it is computed at run time");
     return *t;
 }
+
+#if JOULE_PARALLEL_OPENMP
+
+// In a build with oneDNN, whose parallel loops run on OpenMP, the engine's own loops run on the same
+// OpenMP threads: two pools of busy-waiting workers on the same cores slowed two-thread runs below
+// one-thread runs. Part p of `parts` goes to team member p modulo the team's size (a nested call
+// gets a team of one and runs every part itself).
+void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& fn)
+{
+    if (n <= 0) return;
+    const int64_t maxParts = minChunk > 0 ? std::max<int64_t>(1, n / minChunk) : n;
+    const int parts = static_cast<int>(std::min<int64_t>({std::max(threads, 1), maxParts, 64}));
+    if (parts <= 1) {
+        fn(0, n);
+        return;
+    }
+    const int64_t chunk = (n + parts - 1) / parts;
+    std::mutex mutex;
+    std::exception_ptr error;
+#pragma omp parallel num_threads(parts)
+    {
+        for (int p = omp_get_thread_num(); p < parts; p += omp_get_num_threads()) {
+            const int64_t b = p * chunk, e = std::min(n, b + chunk);
+            if (b >= e) continue;
+            try {
+                fn(b, e);
+            } catch (...) {
+                std::lock_guard lock(mutex);
+                if (!error) error = std::current_exception();
+            }
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+#else
 
 namespace {
 
@@ -207,5 +247,7 @@ void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<v
     if (own) std::rethrow_exception(own);
     if (group.error) std::rethrow_exception(group.error);
 }
+
+#endif // JOULE_PARALLEL_OPENMP
 
 } // namespace joule::rt

@@ -1,4 +1,5 @@
 #include "runtime/session.h"
+#include "runtime/channels_last.h"
 
 #include <algorithm>
 #include <optional>
@@ -136,6 +137,7 @@ Session::Session(Graph graph, SessionOptions options, const KernelRegistry& regi
 {
     options_.threads = std::max(1, options_.threads);
     graph_.validate();
+    if (options_.channelsLast) graph_ = toChannelsLast(graph_, registry_);
     order_ = graph_.topologicalOrder();
 
     // Sequence and optional values: from the graph inputs, through Identity nodes.

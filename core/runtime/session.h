@@ -46,6 +46,11 @@ struct SessionOptions {
     // can clamp its own output (Conv). Off while an observer is set, so every tensor stays observable;
     // off by default, because steps() then lists fewer nodes than the graph has.
     bool fuseActivations = false;
+    // Run 2-D float32 convolutions and the ops between them on [N, H, W, C] tensors through oneDNN
+    // (runtime/channels_last.h), in a build with oneDNN; no effect otherwise. The session's graph()
+    // is then the rewritten one, whose intermediate values are partly channels-last copies: off by
+    // default, and not for observers that read intermediate tensors by name.
+    bool channelsLast = false;
     // The most one tensor, one kernel's scratch or the whole activation arena may take. A model whose
     // output sizes come from data (ConstantOfShape, Expand, Tile, Resize, Range, Pad) and ask for more
     // is refused while preparing, with a KernelError naming the node, before anything is allocated.

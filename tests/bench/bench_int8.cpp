@@ -106,8 +106,8 @@ int main(int argc, char** argv)
                     onnx::saveModel(qdqModel, qdqDir + "/" + stem.substr(0, stem.rfind('.')) + "_qdq.onnx");
                 }
             }
-            rt::Session fp(g, {.threads = threads, .fuseActivations = true});   // a QDQ model: its fake-quant float run
-            rt::Session in(int8, {.threads = threads, .fuseActivations = true});
+            rt::Session fp(g, {.threads = threads, .fuseActivations = true, .channelsLast = true});   // a QDQ model: its fake-quant float run
+            rt::Session in(int8, {.threads = threads, .fuseActivations = true, .channelsLast = true});
             const auto feeds = cost::randomInputs(g, rng);
             for (int i = 0; i < 10; ++i) {
                 fp.run(feeds);

@@ -12,6 +12,13 @@ joule_kernel(global_max_pool)
 joule_kernel(layer_normalization)
 joule_kernel(instance_normalization)
 joule_kernel(lrn)
+# Channels-last float32 convolution and pooling through oneDNN (runtime/channels_last.h puts them in).
+if(JOULE_WITH_ONEDNN)
+  joule_kernel(conv_nhwc)
+  joule_kernel(pool_nhwc)
+  # libgomp for omp_set_num_threads only: no -fopenmp, which would also parallelize Eigen.
+  target_link_libraries(joule-core PRIVATE DNNL::dnnl ${OpenMP_CXX_LIBRARIES})
+endif()
 
 # The packed fp32 GEMM under Conv/ConvTranspose/Gemm/MatMul (not a kernel; see gemm_fp32.h). Its
 # micro-kernels are compiled for their instruction set and chosen at run time, so the library still
