@@ -20,9 +20,18 @@ Attribute ints(std::vector<int64_t> v)
 }
 
 // A float32 tensor of rank `rank` whose value the kernel knows while preparing: an initializer, or a
-// graph input (fed; the session prepares again when its value changes).
-bool knownFloat(const Graph& g, const std::string& name, size_t rank)
+// graph input (fed; the session prepares again when its value changes), or an Identity of one (as
+// exporters write shared weights; the session folds it).
+bool knownFloat(const Graph& g, std::string name, size_t rank)
 {
+    for (int hops = 0; hops < 16; ++hops) {
+        const int p = g.producerOf(name);
+        if (p < 0) break;
+        const Node& n = g.nodes()[static_cast<size_t>(p)];
+        if (n.opType != "Identity" || !n.domain.empty() || !n.hasInput(0)) return false;
+        name = n.inputs[0];
+    }
+    if (g.producerOf(name) >= 0) return false;
     if (const Tensor* t = g.initializer(name)) return t->dtype() == DataType::Float32 && t->shape().size() == rank;
     for (const auto& in : g.inputs())
         if (in.name == name)
