@@ -1,5 +1,6 @@
 #include "cost/host_profiler.h"
 
+#include "runtime/channels_last.h"
 #include "runtime/session.h"
 
 #include <QFile>
@@ -43,16 +44,26 @@ ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const H
     std::mt19937 rng(0);
     const auto feeds = randomInputs(graph, rng, options.inputShapes);
 
-    rt::Session session(graph, {.threads = std::max(options.threads, 1)});
+    // The kernels `joule run` uses, channels-last included. A Transpose the channels-last pass put in
+    // is not a layer: its time goes to the next layer (the one reading the new layout), or to the
+    // last layer when it comes at the end.
+    rt::Session session(graph, {.threads = std::max(options.threads, 1), .channelsLast = true});
     session.prepare(feeds);
-    const size_t n = session.steps().size();
+    const size_t steps = session.steps().size();
+    std::vector<size_t> layerOf(steps);
+    size_t n = 0;
+    for (size_t s = 0; s < steps; ++s) {
+        layerOf[s] = n;
+        if (!rt::isLayoutChange(session.graph().nodes()[static_cast<size_t>(session.steps()[s].node)])) ++n;
+    }
     if (n != stats.layers.size())
         throw std::runtime_error("host profile: the runtime executes " + std::to_string(n) + " layers, the analysis found " +
                                  std::to_string(stats.layers.size()));
+    for (auto& l : layerOf) l = std::min(l, n - 1);
 
     // Observer: one timestamp per executed step (its first output), in step order.
     std::vector<Clock::time_point> stamps;
-    stamps.reserve(n);
+    stamps.reserve(steps);
     const Node* last = nullptr;
     std::set<const Node*> executed;   // nodes folded while preparing are observed too; they are not layers
     for (const auto& step : session.steps()) executed.insert(&session.graph().nodes()[static_cast<size_t>(step.node)]);
@@ -70,18 +81,21 @@ ModelEstimate measureOnHost(const Graph& graph, const ModelStats& stats, const H
     const int runs = std::max(options.runs, 1);
     std::vector<std::vector<double>> perLayer(n);
     std::vector<double> totals;
+    std::vector<double> times(n);
     for (int r = 0; r < runs; ++r) {
         stamps.clear();
         last = nullptr;
         const auto start = Clock::now();
         session.run(feeds);
-        if (stamps.size() != n) throw std::runtime_error("host profile: observer saw " + std::to_string(stamps.size()) +
-                                                         " of " + std::to_string(n) + " layers");
+        if (stamps.size() != steps) throw std::runtime_error("host profile: observer saw " + std::to_string(stamps.size()) +
+                                                             " of " + std::to_string(steps) + " steps");
+        std::fill(times.begin(), times.end(), 0.0);
         auto prev = start;
-        for (size_t s = 0; s < n; ++s) {
-            perLayer[s].push_back(std::chrono::duration<double, std::milli>(stamps[s] - prev).count());
+        for (size_t s = 0; s < steps; ++s) {
+            times[layerOf[s]] += std::chrono::duration<double, std::milli>(stamps[s] - prev).count();
             prev = stamps[s];
         }
+        for (size_t i = 0; i < n; ++i) perLayer[i].push_back(times[i]);
         totals.push_back(std::chrono::duration<double, std::milli>(prev - start).count());
     }
 

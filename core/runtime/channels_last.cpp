@@ -10,6 +10,7 @@ namespace {
 const std::set<std::string> kUnary = {"Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"};
 const std::set<std::string> kElementwise = {"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min"};
 constexpr const char* kDomain = "ai.joule";
+constexpr const char* kLayoutChange = "joule: layout change (channels-last pass)";
 
 Attribute ints(std::vector<int64_t> v)
 {
@@ -163,6 +164,7 @@ private:
         t.inputs = {x};
         t.outputs = {y};
         t.attributes["perm"] = ints(std::move(perm));
+        t.docString = kLayoutChange;
         return t;
     }
 
@@ -191,6 +193,8 @@ Graph toChannelsLast(const Graph& graph, const KernelRegistry& registry)
     out.validate();
     return out;
 }
+
+bool isLayoutChange(const Node& n) { return n.opType == "Transpose" && n.domain.empty() && n.docString == kLayoutChange; }
 
 int channelsLastNodeCount(const Graph& graph)
 {

@@ -30,6 +30,9 @@ namespace joule::rt {
 
 Graph toChannelsLast(const Graph& graph, const KernelRegistry& registry);
 
+// Whether `n` is a Transpose the pass put in (a layout change, not a layer of the model).
+bool isLayoutChange(const Node& n);
+
 // How many nodes of `graph` run channels-last (ConvNhwc and the other "ai.joule" ...Nhwc ops).
 int channelsLastNodeCount(const Graph& graph);
 

@@ -138,6 +138,7 @@ private slots:
         QCOMPARE(count(cl, "Conv"), 0);
         // One Transpose into channels-last (x) and one back (the pooled vector, for Flatten).
         QCOMPARE(count(cl, "Transpose"), 2);
+        QCOMPARE(std::count_if(cl.nodes().begin(), cl.nodes().end(), isLayoutChange), 2L);
         for (const Node& n : cl.nodes())
             if (n.opType == "Concat") QCOMPARE(n.attrInt("axis", 0), int64_t(3));
         // Nodes keep their names, so errors still name the user's node.
