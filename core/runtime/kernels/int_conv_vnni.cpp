@@ -114,7 +114,14 @@ void DirectConv::prepare(const IntConvGeometry& g, const int8_t* w, const int32_
                 const int64_t v = v0 + i;
                 if (v >= r * swp_ && v < r * swp_ + g.out[2]) mask |= 1u << i;
             }
-            if (mask) segments_.push_back({static_cast<uint16_t>(mask), r * g.out[2] - r * swp_ + v0});
+            if (!mask) continue;
+            const int64_t offset = r * g.out[2] - r * swp_ + v0;
+            // Rows that follow each other in the plane too (no padding columns, as in a 1x1
+            // convolution) share the offset: one store for both.
+            if (segments_.size() > static_cast<size_t>(segmentStart_[static_cast<size_t>(grp)]) && segments_.back().offset == offset)
+                segments_.back().mask = static_cast<uint16_t>(segments_.back().mask | mask);
+            else
+                segments_.push_back({static_cast<uint16_t>(mask), offset});
         }
     }
     segmentStart_.back() = static_cast<int32_t>(segments_.size());
