@@ -99,6 +99,8 @@ private:
     };
     std::vector<Segment> segments_;
     std::vector<int32_t> segmentStart_;   // per 16-position group, its first segment (+ end)
+    std::vector<int64_t> wholeStore_;     // per block of 32 positions: their plane offset when they are
+                                          // 32 consecutive bytes of it (one store), else -1
     int32_t yZero_ = 0;
     QuantClamp clamp_;
 };

@@ -125,6 +125,15 @@ void DirectConv::prepare(const IntConvGeometry& g, const int8_t* w, const int32_
         }
     }
     segmentStart_.back() = static_cast<int32_t>(segments_.size());
+    // Blocks of 32 positions that are 32 consecutive bytes of the plane: one store per channel.
+    wholeStore_.assign(static_cast<size_t>(virtualBlocks_), -1);
+    for (int64_t vb = 0; vb < virtualBlocks_; ++vb) {
+        const size_t g0 = static_cast<size_t>(2 * vb), g1 = g0 + 1;
+        if (segmentStart_[g0 + 1] - segmentStart_[g0] != 1 || segmentStart_[g1 + 1] - segmentStart_[g1] != 1) continue;
+        const Segment& a = segments_[static_cast<size_t>(segmentStart_[g0])];
+        const Segment& b = segments_[static_cast<size_t>(segmentStart_[g1])];
+        if (a.mask == 0xFFFF && b.mask == 0xFFFF && b.offset == a.offset + 16) wholeStore_[static_cast<size_t>(vb)] = a.offset;
+    }
 }
 
 void DirectConv::prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t KH, int64_t KW)
@@ -432,6 +441,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         uint8_t* yn = yb + n * M * OH * OW;
         const Segment* segs = segments_.data();
         const int32_t* segStart = segmentStart_.data();
+        const int64_t* wholeStore = wholeStore_.data();
         const int32_t* offsets = offsets_.data();
         const int32_t* biasEff = biasEff_.data();
         const int32_t* multipliers = multiplier_.data();
@@ -442,7 +452,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         const double* scales = scale_.data();
         const bool fast = fastRequant_;
         const FastRequant fastRq(yZero, clamp);
-        auto tile = [&, segs = segs, segStart = segStart, offsets = offsets, packed = packed, scales = scales, fast = fast,
+        auto tile = [&, segs = segs, segStart = segStart, wholeStore = wholeStore, offsets = offsets, packed = packed, scales = scales, fast = fast,
                      fastRq = fastRq, positionsOuter = positionsOuter, mBlocks = mBlocks, vBlocks = vBlocks](int64_t begin, int64_t end) {   // copies: see runDepthwise
             for (int64_t job = begin; job < end; ++job) {
                 const int64_t mb = positionsOuter ? job % mBlocks : job / vBlocks;
@@ -465,6 +475,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                         acc[1][j] = dpbusd(acc[1][j], x1, wv);
                     }
                 }
+                const int64_t whole = wholeStore[vb];
                 for (int j = 0; j < kChannelBlock; ++j) {
                     const int64_t m = mb * kChannelBlock + j;
                     if (m >= M) break;
@@ -476,6 +487,11 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                     } else {
                         const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
                         for (int half = 0; half < 2; ++half) out[half] = _mm512_cvtepi32_epi8(rq.apply(acc[half][j]));
+                    }
+                    if (whole >= 0) {
+                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(ym + static_cast<uintptr_t>(whole)),
+                                            _mm256_inserti128_si256(_mm256_castsi128_si256(out[0]), out[1], 1));
+                        continue;
                     }
                     for (int half = 0; half < 2; ++half) {
                         const __m128i bytes = out[half];
