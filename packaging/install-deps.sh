@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake pkg-config ccache
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
-  libeigen3-dev libdnnl-dev libstb-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libeigen3-dev libstb-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libdnnl-dev ocl-icd-opencl-dev   # oneDNN; its CMake config requires OpenCL headers (only Recommended)
   libgraphviz-dev qt6-svg-dev poppler-utils
   dataset-fashion-mnist libonnx-testdata
   help2man lintian desktop-file-utils   # man pages, the Debian package and its checks
