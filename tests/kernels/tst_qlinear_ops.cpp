@@ -61,6 +61,51 @@ private slots:
     void qlinearAddFusedReluClampsAtZeroPoint() { addCase<uint8_t>({1, 4, 5, 6}, {1, 4, 5, 6}, "ai.joule", 128, 255); }
     void qlinearAddFusedClipClampsBothEnds() { addCase<int8_t>({1, 4, 5, 6}, {1, 4, 5, 6}, "ai.joule", 3, 90); }
 
+private:
+    // Every (A, B) code pair, four times over (262,144 elements: the session splits them over two
+    // threads), against the documented integer formula evaluated here in int64 (quant_math.h).
+    // The vector loop must give the same code for every pair.
+    template <typename T> void addEveryPair(float sA, float sB, float sC, int zA, int zB, int zC, int lo, int hi)
+    {
+        const int64_t n = 4 * 256 * 256;
+        std::vector<T> codesA(n), codesB(n);
+        for (int64_t i = 0; i < n; ++i) {
+            codesA[i] = static_cast<T>(static_cast<int>(i & 255) + rt::quantMin<T>());
+            codesB[i] = static_cast<T>(static_cast<int>((i >> 8) & 255) + rt::quantMin<T>());
+        }
+        const Shape shape{1, 4, 256, 256};
+        const Tensor a = q<T>(shape, codesA), b = q<T>(shape, codesB);
+        std::map<std::string, Attribute> attrs{{"activation_min", intAttr(lo)}, {"activation_max", intAttr(hi)}};
+        for (int threads : {1, 2}) {
+            const Tensor y = runNode("QLinearAdd", "ai.joule",
+                                     {{"a", a}, {"sa", f32({}, {sA}), true}, {"za", scalarQ<T>(zA), true},
+                                      {"b", b}, {"sb", f32({}, {sB}), true}, {"zb", scalarQ<T>(zB), true},
+                                      {"sc", f32({}, {sC}), true}, {"zc", scalarQ<T>(zC), true}},
+                                     attrs, threads);
+            const rt::AddRescaler r = rt::AddRescaler::fromScales(sA, sB, sC);
+            int64_t wrong = 0, first = -1;
+            for (int64_t i = 0; i < n; ++i) {
+                const int64_t acc = (int64_t{codesA[i]} - zA) * r.mulA + (int64_t{codesB[i]} - zB) * r.mulB;
+                const int64_t want = std::clamp<int64_t>(rt::roundingShiftRightHalfEven(acc, r.shift) + zC, lo, hi);
+                if (y.data<T>()[i] != want && wrong++ == 0) first = i;
+            }
+            if (wrong)
+                QFAIL(qPrintable(QString("%1 threads: %2 of %3 codes differ from the integer formula; first at A=%4 B=%5")
+                                     .arg(threads).arg(wrong).arg(n).arg(int(codesA[first])).arg(int(codesB[first]))));
+        }
+    }
+
+private slots:
+    void qlinearAddEveryCodePairMatchesIntegerFormula()
+    {
+        addEveryPair<uint8_t>(0.031f, 0.0123f, 0.047f, 121, 140, 128, 0, 255);     // ResNet-like ratios below 1
+        addEveryPair<int8_t>(0.031f, 0.0123f, 0.047f, -7, 11, 3, -128, 127);
+        addEveryPair<uint8_t>(0.5f, 0.25f, 1.0f, 0, 255, 3, 0, 255);               // ties at every other code
+        addEveryPair<uint8_t>(3.0e-6f, 0.02f, 0.0011f, 77, 128, 128, 128, 255);    // a tiny and a large ratio, relu
+        addEveryPair<int8_t>(0.9f, 1.0e4f, 2.0e-2f, 0, -128, 127, -40, 100);       // ratio 5e5: shift 12, clip
+        addEveryPair<uint8_t>(1.0e-3f, 2.0e-3f, 9.0f, 255, 0, 0, 0, 255);          // ratios near 2^-12: shift 43
+    }
+
     void qlinearAddRoundsTiesToEven()
     {
         // sA / sC = 0.5 exactly: (a - zA) * 0.5 hits every .5 tie; rne(0.5) = 0, rne(1.5) = 2, rne(-0.5) = 0.

@@ -21,10 +21,10 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   # hundreds of times in this file; those two warnings are off here only.
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_conv_vnni.cpp TARGET_DIRECTORY joule-core
     PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mavx2;-Wno-uninitialized;-Wno-maybe-uninitialized")
-  # QLinearAdd's element loop, chosen at run time on AVX-512 BW CPUs.
+  # QLinearAdd's element loop, chosen at run time on AVX-512 BW CPUs (the same GCC warnings off).
   target_sources(joule-core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/qlinear_add_avx512.cpp)
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/qlinear_add_avx512.cpp TARGET_DIRECTORY joule-core
-    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx2")
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx2;-Wno-uninitialized;-Wno-maybe-uninitialized")
 endif()
 
 # Quantized ops the QDQ lowering (runtime/qdq_lower.h) emits: com.microsoft specs, and "ai.joule"

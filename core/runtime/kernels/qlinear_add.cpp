@@ -91,8 +91,13 @@ private:
         T* y = ctx.output(0).data<T>();
 #if defined(__x86_64__) || defined(_M_X64)
         if (sameShape_ && vectorized_) {
-            qlinearAddAvx512(a, b, y, plan_.outputCount(), type_ == DataType::Int8, zA_, zB_, static_cast<int32_t>(mulA_),
-                             static_cast<int32_t>(mulB_), shift_, zC_, clamp_);
+            const auto part = [&](int64_t begin, int64_t end) {
+                qlinearAddAvx512(a + begin, b + begin, y + begin, end - begin, type_ == DataType::Int8, zA_, zB_,
+                                 static_cast<int32_t>(mulA_), static_cast<int32_t>(mulB_), shift_, zC_, clamp_);
+            };
+            const int64_t n = plan_.outputCount();
+            if (ctx.threads() > 1 && n >= 2 * kElementwiseGrain) parallelFor(ctx.threads(), n, kElementwiseGrain, part);
+            else part(0, n);
             return;
         }
 #endif

@@ -1,35 +1,46 @@
 // QLinearAdd's element loop on AVX-512 F/BW (compiled with those flags, x86-64 only; called only
-// when the CPU has them, see qlinear_add.cpp). Same integer formula as the scalar loop, 16 lanes.
-#include "runtime/kernels/requant_avx512.h"
+// when the CPU has them, see qlinear_add.cpp). The same codes as the scalar loop's integer
+// formula, computed exactly in doubles.
+#include "runtime/kernels/quant_activation.h"
 
 #include <immintrin.h>
+
+#include <bit>
+#include <cstdint>
 
 namespace joule::rt {
 
 namespace {
 
-template <bool Signed> inline __m512i widen(const void* p, __mmask16 k)
+template <bool Signed> inline __m512d widen(const uint8_t* p, __mmask8 k)
 {
     const __m128i bytes = _mm_maskz_loadu_epi8(k, p);
-    return Signed ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+    return _mm512_cvtepi32_pd(Signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes));
 }
 
+// In doubles, exactly: with mA = ma / 2^shift and mB = mb / 2^shift (exact: a change of exponent),
+// a * mA + (b * mB - (za * mA + zb * mB)) is a multiple of 2^-shift below 2^(e + 10), where
+// max(mA, mB) is in [2^(e-1), 2^e] and shift = 31 - e, so it needs at most 41 significant bits and
+// every product, fused add and sum is exact. Rounding that to an integer half to even gives
+// rne(acc / 2^shift) of the 64-bit formula; the clamp (less the zero point) and the zero point
+// follow as integers. Eight lanes per step, in two steps of 16 elements.
 template <bool Signed>
 void addLanes(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, int32_t za, int32_t zb, int32_t ma, int32_t mb,
               int shift, int32_t zc, QuantClamp clamp)
 {
-    const VecRequant rq(0, shift, zc, clamp);   // rounding, clamp and zero point; the products are ours
-    const __m512i vza = _mm512_set1_epi32(za), vzb = _mm512_set1_epi32(zb);
-    const __m512i vma = _mm512_set1_epi64(ma), vmb = _mm512_set1_epi64(mb);
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
-        const __m512i da = _mm512_sub_epi32(widen<Signed>(a + i, k), vza);
-        const __m512i db = _mm512_sub_epi32(widen<Signed>(b + i, k), vzb);
-        const __m512i even = rq.round64(_mm512_add_epi64(_mm512_mul_epi32(da, vma), _mm512_mul_epi32(db, vmb)));
-        const __m512i odd = rq.round64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(da, 32), vma),
-                                                        _mm512_mul_epi32(_mm512_srli_epi64(db, 32), vmb)));
-        const __m512i r = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)), rq.zp);
-        _mm_mask_storeu_epi8(y + i, k, _mm512_cvtepi32_epi8(r));
+    constexpr int kNearestEven = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const double powerOfTwo = std::bit_cast<double>(static_cast<uint64_t>(1023 - shift) << 52);
+    const double mA = static_cast<double>(ma) * powerOfTwo, mB = static_cast<double>(mb) * powerOfTwo;
+    const __m512d vmA = _mm512_set1_pd(mA), vmB = _mm512_set1_pd(mB);
+    const __m512d offset = _mm512_set1_pd(-(static_cast<double>(za) * mA + static_cast<double>(zb) * mB));
+    const __m512d lo = _mm512_set1_pd(static_cast<double>(clamp.lo) - zc), hi = _mm512_set1_pd(static_cast<double>(clamp.hi) - zc);
+    const __m256i zp = _mm256_set1_epi32(zc);
+    for (int64_t i = 0; i < n; i += 8) {
+        const __mmask8 k = n - i >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << (n - i)) - 1);
+        const __m512d t = _mm512_fmadd_pd(widen<Signed>(b + i, k), vmB, offset);
+        const __m512d q = _mm512_roundscale_pd(_mm512_fmadd_pd(widen<Signed>(a + i, k), vmA, t), kNearestEven);
+        const __m256i r = _mm256_add_epi32(_mm512_cvtpd_epi32(_mm512_min_pd(_mm512_max_pd(q, lo), hi)), zp);
+        _mm_mask_storeu_epi8(y + i, k, _mm256_cvtepi32_epi8(r));
     }
 }
 
