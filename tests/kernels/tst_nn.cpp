@@ -184,6 +184,7 @@ private slots:
     void maxPoolIndicesRowAndColumnMajor();
     void maxPoolPadsAndCeilModeAndDilations();
     void maxPoolUint8And1dAnd3d();
+    void maxPool8BitStride2MatchesBruteForce();
     void averagePoolExcludesOrIncludesPadding();
     void averagePoolCeilModeDividesByTapsInside();
     void averagePoolSameUpperAnd3d();
@@ -616,6 +617,54 @@ void TestNnKernels::maxPoolUint8And1dAnd3d()
                         {{"kernel_shape", intsAttr({2, 1, 2})}}, 2);
     CHECK_TENSOR(threeD[0], float, {1, 1, 1, 2, 1}, {8, 7});
     CHECK_TENSOR(threeD[1], int64_t, {1, 1, 1, 2, 1}, {1, 6});
+}
+
+namespace {
+// 3x3 windows at stride 2 (ResNet's and SqueezeNet's pools) on 8-bit codes, against the maximum
+// over each window taken here; widths on both sides of the 32-output vector step and its tails.
+template <typename T> void maxPool8BitCase(int64_t H, int64_t W, int64_t pad, bool ceilMode, int threads)
+{
+    std::mt19937 gen(static_cast<unsigned>(H * 1000 + W * 10 + pad + ceilMode));
+    std::uniform_int_distribution<int> code(std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    const int64_t C = 3;
+    std::vector<T> x(static_cast<size_t>(C * H * W));
+    for (T& v : x) v = static_cast<T>(code(gen));
+    const auto outDim = [&](int64_t n) {
+        const int64_t span = n + 2 * pad - 3;
+        return (ceilMode ? (span + 1) / 2 : span / 2) + 1;
+    };
+    const int64_t OH = outDim(H), OW = outDim(W);
+    auto y = runOp("MaxPool", {{"x", tensor<T>({1, C, H, W}, x)}},
+                   {{"kernel_shape", intsAttr({3, 3})}, {"strides", intsAttr({2, 2})},
+                    {"pads", intsAttr({pad, pad, pad, pad})}, {"ceil_mode", intAttr(ceilMode ? 1 : 0)}},
+                   1, 17, threads)[0];
+    QCOMPARE(y.shape(), (Shape{1, C, OH, OW}));
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t oh = 0; oh < OH; ++oh)
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                int best = std::numeric_limits<int>::min();
+                for (int64_t ky = 0; ky < 3; ++ky)
+                    for (int64_t kx = 0; kx < 3; ++kx) {
+                        const int64_t ih = oh * 2 - pad + ky, iw = ow * 2 - pad + kx;
+                        if (ih >= 0 && ih < H && iw >= 0 && iw < W) best = std::max(best, int(x[(c * H + ih) * W + iw]));
+                    }
+                const int got = y.template data<T>()[(c * OH + oh) * OW + ow];
+                if (got != best)
+                    QFAIL(qPrintable(QString("H %1 W %2 pad %3 ceil %4: y[%5,%6,%7] = %8, expected %9")
+                                         .arg(H).arg(W).arg(pad).arg(ceilMode).arg(c).arg(oh).arg(ow).arg(got).arg(best)));
+            }
+}
+} // namespace
+
+void TestNnKernels::maxPool8BitStride2MatchesBruteForce()
+{
+    for (int64_t W : {5, 7, 64, 65, 66, 112, 131})
+        for (int64_t pad : {0, 1})
+            for (bool ceilMode : {false, true}) {
+                maxPool8BitCase<uint8_t>(9, W, pad, ceilMode, 1);
+                maxPool8BitCase<int8_t>(8, W, pad, ceilMode, 1);
+            }
+    maxPool8BitCase<uint8_t>(112, 112, 1, false, 2);   // ResNet-18's pool: planes split over two threads
 }
 
 void TestNnKernels::averagePoolExcludesOrIncludesPadding()
