@@ -664,7 +664,7 @@ void TestNnKernels::maxPool8BitStride2MatchesBruteForce()
                 maxPool8BitCase<uint8_t>(9, W, pad, ceilMode, 1);
                 maxPool8BitCase<int8_t>(8, W, pad, ceilMode, 1);
             }
-    maxPool8BitCase<uint8_t>(112, 112, 1, false, 2);   // ResNet-18's pool: planes split over two threads
+    maxPool8BitCase<uint8_t>(112, 112, 1, false, 2);   // ResNet-18's pool, in a two-thread session
 }
 
 void TestNnKernels::averagePoolExcludesOrIncludesPadding()
