@@ -26,21 +26,30 @@ const Tensor& PrepareContext::requireConstantInput(size_t i)
     return *t;
 }
 
+namespace {
+
+// How many parts parallelFor cuts [0, n) into: one per thread, none smaller than minChunk, at most 64.
+int partCount(int threads, int64_t n, int64_t minChunk)
+{
+    const int64_t maxParts = minChunk > 0 ? std::max<int64_t>(1, n / minChunk) : n;
+    return static_cast<int>(std::min<int64_t>({std::max(threads, 1), maxParts, 64}));
+}
+
+// Runs fn over `parts` equal chunks of [0, n) (parts >= 2) and waits for all of them; rethrows the
+// first exception a part threw. Defined below for OpenMP or for the engine's own worker pool.
+void runParts(int parts, int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+} // namespace
+
 #if JOULE_PARALLEL_OPENMP
 
 // In a build with oneDNN, whose parallel loops run on OpenMP, the engine's own loops run on the same
 // OpenMP threads: two pools of busy-waiting workers on the same cores slowed two-thread runs below
 // one-thread runs. Part p of `parts` goes to team member p modulo the team's size (a nested call
 // gets a team of one and runs every part itself).
-void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& fn)
+namespace {
+void runParts(int parts, int64_t n, const std::function<void(int64_t, int64_t)>& fn)
 {
-    if (n <= 0) return;
-    const int64_t maxParts = minChunk > 0 ? std::max<int64_t>(1, n / minChunk) : n;
-    const int parts = static_cast<int>(std::min<int64_t>({std::max(threads, 1), maxParts, 64}));
-    if (parts <= 1) {
-        fn(0, n);
-        return;
-    }
     const int64_t chunk = (n + parts - 1) / parts;
     std::mutex mutex;
     std::exception_ptr error;
@@ -59,6 +68,7 @@ void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<v
     }
     if (error) std::rethrow_exception(error);
 }
+} // namespace
 
 #else
 
@@ -193,17 +203,8 @@ struct PartGroup {
     }
 };
 
-} // namespace
-
-void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& fn)
+void runParts(int parts, int64_t n, const std::function<void(int64_t, int64_t)>& fn)
 {
-    if (n <= 0) return;
-    const int64_t maxParts = minChunk > 0 ? std::max<int64_t>(1, n / minChunk) : n;
-    const int parts = static_cast<int>(std::min<int64_t>({std::max(threads, 1), maxParts, 64}));
-    if (parts <= 1) {
-        fn(0, n);
-        return;
-    }
     const int64_t chunk = (n + parts - 1) / parts;
     PartGroup group;
     WorkerPool& pool = WorkerPool::instance();
@@ -248,6 +249,16 @@ void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<v
     if (group.error) std::rethrow_exception(group.error);
 }
 
+} // namespace
+
 #endif // JOULE_PARALLEL_OPENMP
+
+void parallelFor(int threads, int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& fn)
+{
+    if (n <= 0) return;
+    const int parts = partCount(threads, n, minChunk);
+    if (parts <= 1) fn(0, n);
+    else runParts(parts, n, fn);
+}
 
 } // namespace joule::rt

@@ -25,9 +25,7 @@ public:
     void prepare(PrepareContext& ctx) override
     {
         const TensorInfo& x = ctx.input(0);
-        if (x.dtype != DataType::Float32 || x.rank() != 4)
-            throw KernelError("input X must be a float32 [N, H, W, C] tensor but is " + std::string(dataTypeName(x.dtype)) +
-                              " " + shapeToString(x.shape));
+        onednn::requireNhwcFloat(x);
         const Tensor& w = ctx.requireConstantInput(1);
         if (w.dtype() != DataType::Float32 || w.shape().size() != 4)
             throw KernelError("weights W must be a constant float32 [M, C/group, kH, kW] tensor but are " +

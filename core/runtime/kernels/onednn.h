@@ -20,6 +20,14 @@
 
 namespace joule::rt::onednn {
 
+// The float32 [N, H, W, C] input the channels-last kernels take; a KernelError names what it got.
+inline void requireNhwcFloat(const TensorInfo& x)
+{
+    if (x.dtype != DataType::Float32 || x.rank() != 4)
+        throw KernelError("input X must be a float32 [N, H, W, C] tensor but is " + std::string(dataTypeName(x.dtype)) + " " +
+                          shapeToString(x.shape));
+}
+
 inline dnnl::engine& engine()
 {
     static dnnl::engine e(dnnl::engine::kind::cpu, 0);

@@ -23,9 +23,7 @@ public:
     void prepare(PrepareContext& ctx) override
     {
         const TensorInfo& x = ctx.input(0);
-        if (x.dtype != DataType::Float32 || x.rank() != 4)
-            throw KernelError("input X must be a float32 [N, H, W, C] tensor but is " + std::string(dataTypeName(x.dtype)) +
-                              " " + shapeToString(x.shape));
+        onednn::requireNhwcFloat(x);
         const int64_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3];
         memory::dims kernel{h, w}, strides{1, 1}, padL{0, 0}, padR{0, 0};
         int64_t oh = 1, ow = 1;
