@@ -106,6 +106,14 @@ public:
     // constant bounds: return true to clamp the output to [lo, hi] yourself (the session then skips
     // the activation node and the two values share one buffer). The default declines.
     virtual bool fuseActivation(float lo, float hi) { (void)lo; (void)hi; return false; }
+    // Asked after prepare() when the node's only output feeds nothing but an Add (a residual
+    // connection) whose other input, `residual`, is computed earlier and has the output's type and
+    // shape: return true to add it to the output yourself. eval() then finds it as one more input,
+    // after the node's own (index inputCount() - 1 there), and the session skips the Add; a Relu or
+    // Clip after the Add is then offered to fuseActivation(). When nothing reads the residual later,
+    // the output gets the residual's buffer (the two tensors then share their data). The default
+    // declines.
+    virtual bool fuseResidualAdd(const TensorInfo& residual) { (void)residual; return false; }
     // True when the outputs depend only on the input shapes (Shape, Size): the session folds such
     // a node at prepare time even when its input values are computed at run time.
     virtual bool dependsOnlyOnInputShapes() const { return false; }

@@ -299,6 +299,8 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
 
     const int64_t opset = graph_.opset("");
     std::set<std::string> valueFeeds;
+    std::string residualOut;              // the output of the residual Add the step residualStep took in
+    size_t residualStep = SIZE_MAX;
     std::vector<std::vector<std::string>> stepOutputs;
 
     for (int idx : order_) {
@@ -326,16 +328,52 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
             }
         }
 
+        // The value the last step wrote: its own output, or the output of a residual Add it took in
+        // (not that of an activation it took in: it clamps once).
+        const auto lastStepWrote = [&](const std::string& v) {
+            if (steps_.empty()) return false;
+            const Node& producer = graph_.nodes()[static_cast<size_t>(steps_.back().node)];
+            if (producer.outputs.size() != 1 || producer.outputs[0].empty()) return false;
+            return v == producer.outputs[0] || (residualStep == steps_.size() - 1 && v == residualOut);
+        };
+        const auto aliasOfLastStep = [&](const std::string& alias) {
+            fusedAliases_.emplace_back(alias, graph_.nodes()[static_cast<size_t>(steps_.back().node)].outputs[0]);
+        };
+
+        // A residual Add right after the kernel producing one of its inputs, its only reader: that
+        // kernel may add the other input (computed earlier, same type and shape) to its own output.
+        if (options_.fuseActivations && !observer_ && !allConstant && node.opType == "Add" && node.domain.empty() &&
+            nIn == 2 && node.hasInput(0) && node.hasInput(1) && node.inputs[0] != node.inputs[1] &&
+            node.outputs.size() == 1 && !node.outputs[0].empty()) {
+            const std::string* own = steps_.empty() ? nullptr : &graph_.nodes()[static_cast<size_t>(steps_.back().node)].outputs[0];
+            const int k = !own || residualStep == steps_.size() - 1 ? -1 : node.inputs[0] == *own ? 0 : node.inputs[1] == *own ? 1 : -1;
+            if (k >= 0) {
+                const std::string& y = node.inputs[static_cast<size_t>(k)];
+                const std::string& r = node.inputs[static_cast<size_t>(1 - k)];
+                const TensorInfo& yi = inInfos[static_cast<size_t>(k)];
+                const TensorInfo& ri = inInfos[static_cast<size_t>(1 - k)];
+                if (lastStepWrote(y) && readers_[y] == 1 && !graphOutputs.count(y) && !constants_.count(r) &&
+                    yi.dtype == DataType::Float32 && ri.dtype == yi.dtype && ri.shape == yi.shape &&
+                    kernels_.back()->fuseResidualAdd(ri)) {
+                    infos_[node.outputs[0]] = yi;
+                    aliasOfLastStep(node.outputs[0]);
+                    steps_.back().fusedInputs.push_back(r);
+                    residualOut = node.outputs[0];
+                    residualStep = steps_.size() - 1;
+                    continue;
+                }
+            }
+        }
+
         // Relu / Clip right after the kernel producing its input: that kernel may clamp its own output.
         float lo = 0, hi = 0;
         if (options_.fuseActivations && !observer_ && !allConstant && !steps_.empty() && node.hasInput(0) &&
             activationBounds(node, opset, constants_, &lo, &hi)) {
-            const Node& producer = graph_.nodes()[static_cast<size_t>(steps_.back().node)];
             const std::string& x = node.inputs[0];
-            if (producer.outputs.size() == 1 && producer.outputs[0] == x && readers_[x] == 1 && !graphOutputs.count(x) &&
-                inInfos[0].dtype == DataType::Float32 && !node.outputs[0].empty() && kernels_.back()->fuseActivation(lo, hi)) {
+            if (lastStepWrote(x) && readers_[x] == 1 && !graphOutputs.count(x) && inInfos[0].dtype == DataType::Float32 &&
+                !node.outputs[0].empty() && kernels_.back()->fuseActivation(lo, hi)) {
                 infos_[node.outputs[0]] = inInfos[0];
-                fusedAliases_.emplace_back(node.outputs[0], x);
+                aliasOfLastStep(node.outputs[0]);
                 continue;
             }
         }
@@ -399,12 +437,23 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
     // Lifetimes: each computed value lives from its producing step to its last reader.
     std::vector<BufferRequest> requests;
     const int stepCount = static_cast<int>(steps_.size());
+    std::map<std::string, int> lastRead;   // the last step reading each value (stepCount: a graph output)
     for (int s = 0; s < stepCount; ++s) {
         const Node& node = graph_.nodes()[static_cast<size_t>(steps_[static_cast<size_t>(s)].node)];
-        for (const auto& in : node.inputs) {
-            auto b = bufferOf_.find(in);
-            if (b != bufferOf_.end()) requests[b->second].lastStep = s;
-        }
+        for (const auto& in : node.inputs) lastRead[in] = s;
+        for (const auto& in : steps_[static_cast<size_t>(s)].fusedInputs) lastRead[in] = s;
+    }
+    for (const auto& out : graph_.outputs()) lastRead[out.name] = stepCount;
+    for (int s = 0; s < stepCount; ++s) {
+        const Node& node = graph_.nodes()[static_cast<size_t>(steps_[static_cast<size_t>(s)].node)];
+        const auto readAt = [&](const std::vector<std::string>& names) {
+            for (const auto& in : names) {
+                auto b = bufferOf_.find(in);
+                if (b != bufferOf_.end()) requests[b->second].lastStep = s;
+            }
+        };
+        readAt(node.inputs);
+        readAt(steps_[static_cast<size_t>(s)].fusedInputs);
         for (size_t o = 0; o < node.outputs.size(); ++o) {
             if (node.outputs[o].empty()) continue;
             const TensorInfo& info = steps_[static_cast<size_t>(s)].outputs[o];
@@ -413,10 +462,23 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
                 arenaViews_[node.outputs[o]] = Tensor(info.dtype, info.shape);
                 continue;
             }
-            bufferOf_[node.outputs[o]] = requests.size();
+            // A fused residual Add's other input that nothing reads later lends its buffer: the
+            // kernel then adds into it in place.
+            size_t buffer = requests.size();
+            const auto& fused = steps_[static_cast<size_t>(s)].fusedInputs;
+            if (o == 0 && fused.size() == 1)
+                if (auto r = bufferOf_.find(fused[0]); r != bufferOf_.end() &&
+                                                       requests[r->second].bytes == storageBytes(info.dtype, info.numel())) {
+                    bool readLater = false;
+                    for (const auto& [name, b] : bufferOf_)
+                        if (b == r->second && lastRead.count(name) && lastRead.at(name) > s) readLater = true;
+                    if (!readLater) buffer = r->second;
+                }
+            bufferOf_[node.outputs[o]] = buffer;
             for (const auto& [alias, source] : fusedAliases_)
-                if (source == node.outputs[o]) bufferOf_[alias] = requests.size();
-            requests.push_back({storageBytes(info.dtype, info.numel()), s, s});
+                if (source == node.outputs[o]) bufferOf_[alias] = buffer;
+            if (buffer == requests.size()) requests.push_back({storageBytes(info.dtype, info.numel()), s, s});
+            else requests[buffer].lastStep = std::max(requests[buffer].lastStep, s);
         }
         if (steps_[static_cast<size_t>(s)].scratchBytes) {
             scratchBuffer_.push_back(requests.size());
@@ -448,10 +510,12 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
     for (size_t s = 0; s < steps_.size(); ++s) {
         const Node& node = graph_.nodes()[static_cast<size_t>(steps_[s].node)];
         StepBindings& b = bindings_[s];
-        b.inputs.assign(node.inputs.size(), nullptr);
-        b.feedInputs.assign(node.inputs.size(), {});
-        for (size_t i = 0; i < node.inputs.size(); ++i) {
-            const std::string& name = node.inputs[i];
+        std::vector<std::string> names = node.inputs;
+        names.insert(names.end(), steps_[s].fusedInputs.begin(), steps_[s].fusedInputs.end());
+        b.inputs.assign(names.size(), nullptr);
+        b.feedInputs.assign(names.size(), {});
+        for (size_t i = 0; i < names.size(); ++i) {
+            const std::string& name = names[i];
             if (name.empty()) continue;
             if (auto v = arenaViews_.find(name); v != arenaViews_.end()) b.inputs[i] = &v->second;
             else if (inputs.count(name)) b.feedInputs[i] = name;

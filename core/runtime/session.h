@@ -66,6 +66,7 @@ struct PlannedStep {
     int node = -1;                     // index into graph().nodes()
     std::vector<TensorInfo> outputs;   // types and shapes chosen in prepare()
     size_t scratchBytes = 0;
+    std::vector<std::string> fusedInputs;   // read after the node's own: a fused residual Add's other input
 };
 
 class Session {

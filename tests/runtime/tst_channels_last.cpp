@@ -118,6 +118,46 @@ Graph chain()
     return g;
 }
 
+
+// Two residual blocks and a broadcast Add: x [2, 8, 9, 9]
+//   a = Relu(Conv(x)); b = Conv(a); r1 = Relu(b + x)                       (identity shortcut)
+//   c = Conv(Relu(Conv(r1))); d = Conv 1x1 (r1); r2 = Relu(c + d)         (the shortcut convolution last)
+//   g = GlobalAveragePool(r2); e = Conv 1x1 (r2) + g                       (broadcast: [2, 8, 9, 9] + [2, 8, 1, 1])
+//   y = Concat(e, r2)
+Graph residualBlocks()
+{
+    Graph g;
+    g.opsetImports[""] = 13;
+    g.addInput({"x", DataType::Float32, {2, 8, 9, 9}});
+    unsigned seed = 40;
+    auto conv = [&](const std::string& name, const std::string& in, const std::string& out, int64_t k) {
+        g.setInitializer(name + ".w", random({8, 8, k, k}, seed++, 0.2f));
+        g.setInitializer(name + ".b", random({8}, seed++, 0.1f));
+        Node c = op(name, "Conv", {in, name + ".w", name + ".b"}, out);
+        if (k == 3) c.attributes["pads"] = ints({1, 1, 1, 1});
+        g.addNode(c);
+    };
+    conv("c1", "x", "a0", 3);
+    g.addNode(op("relu_a", "Relu", {"a0"}, "a"));
+    conv("c2", "a", "b", 3);
+    g.addNode(op("add1", "Add", {"b", "x"}, "s1"));
+    g.addNode(op("relu1", "Relu", {"s1"}, "r1"));
+    conv("c3", "r1", "c0", 3);
+    g.addNode(op("relu_c", "Relu", {"c0"}, "c1r"));
+    conv("c4", "c1r", "c", 3);
+    conv("short", "r1", "d", 1);
+    g.addNode(op("add2", "Add", {"c", "d"}, "s2"));
+    g.addNode(op("relu2", "Relu", {"s2"}, "r2"));
+    g.addNode(op("gap", "GlobalAveragePool", {"r2"}, "gp"));
+    conv("c5", "r2", "e0", 1);
+    g.addNode(op("add3", "Add", {"e0", "gp"}, "e"));
+    Node cat = op("cat", "Concat", {"e", "r2"}, "y");
+    cat.attributes["axis"] = integer(1);
+    g.addNode(cat);
+    g.addOutput(output("y"));
+    return g;
+}
+
 } // namespace
 
 class TestChannelsLast : public QObject {
@@ -212,6 +252,40 @@ private slots:
         const Graph cl = toChannelsLast(g, KernelRegistry::builtin());
         QCOMPARE(channelsLastNodeCount(cl), 0);
         QCOMPARE(cl.nodes().size(), g.nodes().size());
+    }
+
+    void residualAddsJoinTheConvolutionBeforeThem()
+    {
+        const Graph g = residualBlocks();
+        const Tensor x = random({2, 8, 9, 9}, 77);
+        Session plain(g);
+        const Tensor expected = plain.run({{"x", x}}).at("y");
+        for (int threads : {1, 2}) {
+            Session fast(g, {.threads = threads, .fuseActivations = true, .channelsLast = true});
+            const Tensor got = fast.run({{"x", x}}).at("y");
+            const double err = relativeError(expected, got);
+            QVERIFY2(err < 1e-5, std::to_string(err).c_str());
+            if (!withOneDnn()) continue;
+            // Both residual Adds (and the Relus after them) run inside the convolutions before them,
+            // in place (nothing reads their other inputs later; chain() covers one that is read
+            // again, which the kernel copies); the broadcast Add stays a step of its own.
+            int adds = 0, relus = 0, withResidual = 0;
+            for (const auto& step : fast.steps()) {
+                const Node& n = fast.graph().nodes()[static_cast<size_t>(step.node)];
+                adds += n.opType == "Add";
+                relus += n.opType == "Relu";
+                withResidual += !step.fusedInputs.empty();
+            }
+            QCOMPARE(adds, 1);
+            QCOMPARE(relus, 0);
+            QCOMPARE(withResidual, 2);
+        }
+        // With an observer every value is computed by its own node, and the result is the same.
+        Session observed(g, {.threads = 1, .fuseActivations = true, .channelsLast = true});
+        int adds = 0;
+        observed.setObserver([&](const Node& n, size_t, const Tensor&) { adds += n.opType == "Add"; });
+        QVERIFY(relativeError(expected, observed.run({{"x", x}}).at("y")) < 1e-5);
+        QCOMPARE(adds, 3);
     }
 
     void referenceModelsAgreeOnABatch()

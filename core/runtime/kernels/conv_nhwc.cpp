@@ -5,8 +5,9 @@
 //   constant) -> Y [N, oH, oW, M]; the attributes are Conv's (pads, auto_pad, strides, dilations, group).
 //
 // prepare() reorders the weights once into the layout oneDNN's kernel for this shape wants (its
-// brgemm kernels on AVX-512 and AVX2) and creates the primitive; a fused Relu / Clip becomes an
-// eltwise post-op. eval() points the primitive at the arena's tensors and runs it.
+// brgemm kernels on AVX-512 and AVX2) and creates the primitive; a fused residual Add (the session
+// hands its other input over as one more input) becomes a sum post-op, and a fused Relu / Clip an
+// eltwise post-op after it. eval() points the primitive at the arena's tensors and runs it.
 #include "runtime/kernels/conv_geometry.h"
 #include "runtime/kernels/onednn.h"
 #include "runtime/registry.h"
@@ -47,7 +48,8 @@ public:
             const int64_t need = (geo.out[d] - 1) * geo.strides[d] + geo.extent(d) - geo.in[d] - geo.padBegin[d];
             padRight[d] = std::max<int64_t>(0, std::min<int64_t>(padR[d], need));
         }
-        ctx.setOutput(0, DataType::Float32, {n, geo.out[0], geo.out[1], m});
+        dstShape_ = {n, geo.out[0], geo.out[1], m};
+        ctx.setOutput(0, DataType::Float32, dstShape_);
 
         const memory::desc src({n, c, h, wd}, memory::data_type::f32, tag::nhwc);
         const memory::desc dst({n, m, geo.out[0], geo.out[1]}, memory::data_type::f32, tag::nhwc);
@@ -87,16 +89,22 @@ public:
 
     bool fuseActivation(float lo, float hi) override
     {
-        dnnl::post_ops ops;
+        dnnl::post_ops ops = ops_;
         ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, lo, hi);
-        const dnnl::convolution_forward::primitive_desc before = pd_;
-        const dnnl::primitive before_p = primitive_;
-        makePrimitive(&ops);
-        if (pd_.scratchpad_desc().get_size() > scratchBytes_ || pd_.weights_desc() != before.weights_desc()) {
-            pd_ = before;   // the scratch was sized, and the weights laid out, for the unfused primitive
-            primitive_ = before_p;
-            return false;
-        }
+        return tryPostOps(ops);
+    }
+
+    // Y = conv(X) + B + R in the convolution's epilogue: R is in Y before the primitive runs (the
+    // session gives Y R's buffer when R is read nowhere later; else eval() copies it) and a sum
+    // post-op adds the convolution to it. (A binary post-op reading R would make oneDNN 2.6 leave
+    // its brgconv kernels for slower ones.)
+    bool fuseResidualAdd(const TensorInfo& residual) override
+    {
+        if (residual.dtype != DataType::Float32 || residual.shape != dstShape_ || ops_.len() != 0) return false;
+        dnnl::post_ops ops;
+        ops.append_sum(1.f);
+        if (!tryPostOps(ops)) return false;
+        residual_ = true;
         return true;
     }
 
@@ -105,6 +113,12 @@ public:
         src_.set_data_handle(const_cast<float*>(ctx.input(0).data<float>()));
         dst_.set_data_handle(ctx.output(0).data<float>());
         scratch_.set_data_handle(ctx.scratch());
+        if (residual_) {
+            const Tensor& r = ctx.input(ctx.inputCount() - 1);
+            Tensor& y = ctx.output(0);
+            if (r.data<float>() != y.data<float>())
+                std::memcpy(y.data<float>(), r.data<float>(), static_cast<size_t>(y.numel()) * sizeof(float));
+        }
         if (bias_)
             onednn::execute(primitive_, stream_,
                             {{DNNL_ARG_SRC, src_.get()}, {DNNL_ARG_WEIGHTS, weights_.get()}, {DNNL_ARG_BIAS, bias_.get()},
@@ -118,6 +132,22 @@ public:
     }
 
 private:
+    // The primitive with these post-ops, if it keeps the scratch size and weight layout prepare()
+    // chose (the weights were reordered, and the scratch requested, for those); else unchanged.
+    bool tryPostOps(const dnnl::post_ops& ops)
+    {
+        const dnnl::convolution_forward::primitive_desc before = pd_;
+        const dnnl::primitive beforePrimitive = primitive_;
+        makePrimitive(&ops);
+        if (pd_.scratchpad_desc().get_size() > scratchBytes_ || pd_.weights_desc() != before.weights_desc()) {
+            pd_ = before;
+            primitive_ = beforePrimitive;
+            return false;
+        }
+        ops_ = ops;
+        return true;
+    }
+
     void makePrimitive(const dnnl::post_ops* ops)
     {
         dnnl::primitive_attr attr = onednn::userScratchpad();
@@ -132,6 +162,9 @@ private:
     dnnl::primitive primitive_;
     dnnl::stream stream_;
     memory weights_, bias_, src_, dst_, scratch_;
+    bool residual_ = false;   // a fused residual Add: Y holds R when the primitive runs
+    dnnl::post_ops ops_;   // the post-ops the primitive runs: a residual add, then a clamp
+    Shape dstShape_;
     size_t scratchBytes_ = 0;
     int threads_ = 1;
 };
