@@ -299,8 +299,7 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
 
     const int64_t opset = graph_.opset("");
     std::set<std::string> valueFeeds;
-    std::string residualOut;              // the output of the residual Add the step residualStep took in
-    size_t residualStep = SIZE_MAX;
+    std::string residualOut;   // the output of the residual Add the last step with fusedInputs took in
     std::vector<std::vector<std::string>> stepOutputs;
 
     for (int idx : order_) {
@@ -328,40 +327,34 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
             }
         }
 
+        // The last step's single output (null when it has none or several), and whether it took in
+        // a residual Add (at most one per step).
+        const std::string* own = nullptr;
+        if (!steps_.empty()) {
+            const Node& producer = graph_.nodes()[static_cast<size_t>(steps_.back().node)];
+            if (producer.outputs.size() == 1 && !producer.outputs[0].empty()) own = &producer.outputs[0];
+        }
+        const bool ownTookResidual = own && !steps_.back().fusedInputs.empty();
         // The value the last step wrote: its own output, or the output of a residual Add it took in
         // (not that of an activation it took in: it clamps once).
-        const auto lastStepWrote = [&](const std::string& v) {
-            if (steps_.empty()) return false;
-            const Node& producer = graph_.nodes()[static_cast<size_t>(steps_.back().node)];
-            if (producer.outputs.size() != 1 || producer.outputs[0].empty()) return false;
-            return v == producer.outputs[0] || (residualStep == steps_.size() - 1 && v == residualOut);
-        };
-        const auto aliasOfLastStep = [&](const std::string& alias) {
-            fusedAliases_.emplace_back(alias, graph_.nodes()[static_cast<size_t>(steps_.back().node)].outputs[0]);
-        };
+        const auto lastStepWrote = [&](const std::string& v) { return own && (v == *own || (ownTookResidual && v == residualOut)); };
 
         // A residual Add right after the kernel producing one of its inputs, its only reader: that
         // kernel may add the other input (computed earlier, same type and shape) to its own output.
-        if (options_.fuseActivations && !observer_ && !allConstant && node.opType == "Add" && node.domain.empty() &&
-            nIn == 2 && node.hasInput(0) && node.hasInput(1) && node.inputs[0] != node.inputs[1] &&
-            node.outputs.size() == 1 && !node.outputs[0].empty()) {
-            const std::string* own = steps_.empty() ? nullptr : &graph_.nodes()[static_cast<size_t>(steps_.back().node)].outputs[0];
-            const int k = !own || residualStep == steps_.size() - 1 ? -1 : node.inputs[0] == *own ? 0 : node.inputs[1] == *own ? 1 : -1;
-            if (k >= 0) {
-                const std::string& y = node.inputs[static_cast<size_t>(k)];
-                const std::string& r = node.inputs[static_cast<size_t>(1 - k)];
-                const TensorInfo& yi = inInfos[static_cast<size_t>(k)];
-                const TensorInfo& ri = inInfos[static_cast<size_t>(1 - k)];
-                if (lastStepWrote(y) && readers_[y] == 1 && !graphOutputs.count(y) && !constants_.count(r) &&
-                    yi.dtype == DataType::Float32 && ri.dtype == yi.dtype && ri.shape == yi.shape &&
-                    kernels_.back()->fuseResidualAdd(ri)) {
-                    infos_[node.outputs[0]] = yi;
-                    aliasOfLastStep(node.outputs[0]);
-                    steps_.back().fusedInputs.push_back(r);
-                    residualOut = node.outputs[0];
-                    residualStep = steps_.size() - 1;
-                    continue;
-                }
+        if (options_.fuseActivations && !observer_ && !allConstant && own && !ownTookResidual && node.opType == "Add" &&
+            node.domain.empty() && nIn == 2 && node.hasInput(0) && node.hasInput(1) && node.inputs[0] != node.inputs[1] &&
+            node.outputs.size() == 1 && !node.outputs[0].empty() && (node.inputs[0] == *own || node.inputs[1] == *own)) {
+            const size_t k = node.inputs[0] == *own ? 0 : 1;
+            const std::string& r = node.inputs[1 - k];
+            const TensorInfo& yi = inInfos[k];
+            const TensorInfo& ri = inInfos[1 - k];
+            if (readers_[*own] == 1 && !graphOutputs.count(*own) && !constants_.count(r) && yi.dtype == DataType::Float32 &&
+                ri.dtype == yi.dtype && ri.shape == yi.shape && kernels_.back()->fuseResidualAdd(ri)) {
+                infos_[node.outputs[0]] = yi;
+                fusedAliases_.emplace_back(node.outputs[0], *own);
+                steps_.back().fusedInputs.push_back(r);
+                residualOut = node.outputs[0];
+                continue;
             }
         }
 
@@ -373,7 +366,7 @@ void Session::buildPlan(const std::map<std::string, Tensor>& inputs)
             if (lastStepWrote(x) && readers_[x] == 1 && !graphOutputs.count(x) && inInfos[0].dtype == DataType::Float32 &&
                 !node.outputs[0].empty() && kernels_.back()->fuseActivation(lo, hi)) {
                 infos_[node.outputs[0]] = inInfos[0];
-                aliasOfLastStep(node.outputs[0]);
+                fusedAliases_.emplace_back(node.outputs[0], *own);
                 continue;
             }
         }

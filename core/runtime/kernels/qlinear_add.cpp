@@ -95,9 +95,7 @@ private:
                 qlinearAddAvx512(a + begin, b + begin, y + begin, end - begin, type_ == DataType::Int8, zA_, zB_,
                                  static_cast<int32_t>(mulA_), static_cast<int32_t>(mulB_), shift_, zC_, clamp_);
             };
-            const int64_t n = plan_.outputCount();
-            if (ctx.threads() > 1 && n >= 2 * kElementwiseGrain) parallelFor(ctx.threads(), n, kElementwiseGrain, part);
-            else part(0, n);
+            detail::runSplit(part, plan_.outputCount(), ctx.threads());
             return;
         }
 #endif

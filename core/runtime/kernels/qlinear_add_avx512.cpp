@@ -23,7 +23,7 @@ template <bool Signed> inline __m512d widen(const uint8_t* p, __mmask8 k)
 // max(mA, mB) is in [2^(e-1), 2^e] and shift = 31 - e, so it needs at most 41 significant bits and
 // every product, fused add and sum is exact. Rounding that to an integer half to even gives
 // rne(acc / 2^shift) of the 64-bit formula; the clamp (less the zero point) and the zero point
-// follow as integers. Eight lanes per step, in two steps of 16 elements.
+// follow as integers. Eight elements per step.
 template <bool Signed>
 void addLanes(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, int32_t za, int32_t zb, int32_t ma, int32_t mb,
               int shift, int32_t zc, QuantClamp clamp)
