@@ -23,6 +23,7 @@
 #include "views/plugin_folders_dialog.h"
 #include "views/tradeoff_view.h"
 #include "plots/plot_export.h"
+#include "thread_clock.h"
 
 #include <QComboBox>
 #include <QCryptographicHash>
@@ -104,25 +105,34 @@ void typeInto(QAbstractSpinBox* box, const QString& value)
     QTest::keyClick(box, Qt::Key_Return);
 }
 
-// Longest gap between event-loop turns while `running` holds: a 5 ms timer that should fire on time.
+// Gaps between event-loop turns while it runs, seen by a 5 ms timer that should fire on time.
+// Two figures per gap: its wall time, and the CPU time the GUI thread itself spent in it. Work done
+// on the GUI thread shows in both; a busy machine (ctest runs two tests at once on two cores) only
+// stretches the wall time, and a GUI thread blocked in a wait only shows in the wall time.
 class StallMeter : public QObject {
 public:
     StallMeter()
     {
         timer_.setInterval(5);
         connect(&timer_, &QTimer::timeout, this, [this] {
-            if (clock_.isValid()) maxGapMs_ = std::max(maxGapMs_, clock_.nsecsElapsed() / 1e6);
+            const double cpu = ThreadClock::nowMs();
+            if (clock_.isValid()) {
+                maxGapMs_ = std::max(maxGapMs_, clock_.nsecsElapsed() / 1e6);
+                maxBusyMs_ = std::max(maxBusyMs_, cpu - lastCpuMs_);
+            }
             clock_.restart();
+            lastCpuMs_ = cpu;
         });
     }
-    void start() { clock_.invalidate(); maxGapMs_ = 0; timer_.start(); }
+    void start() { clock_.invalidate(); maxGapMs_ = maxBusyMs_ = 0; timer_.start(); }
     void stop() { timer_.stop(); }
-    double maxGapMs() const { return maxGapMs_; }
+    double maxGapMs() const { return maxGapMs_; }     // wall time
+    double maxBusyMs() const { return maxBusyMs_; }   // the GUI thread's CPU time within one gap
 
 private:
     QTimer timer_;
     QElapsedTimer clock_;
-    double maxGapMs_ = 0;
+    double lastCpuMs_ = 0, maxGapMs_ = 0, maxBusyMs_ = 0;
 };
 
 } // namespace
@@ -249,8 +259,14 @@ private slots:
         meter.stop();
         QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
         QCOMPARE(finished.count(), 1);
-        qInfo("longest GUI-thread gap during the quantize run: %.1f ms", meter.maxGapMs());
-        QVERIFY2(meter.maxGapMs() < 100.0, qPrintable(QString("the GUI thread stalled %1 ms").arg(meter.maxGapMs())));
+        qInfo("during the quantize run, the GUI thread's longest gap: %.1f ms, of which it was busy %.1f ms",
+              meter.maxGapMs(), meter.maxBusyMs());
+        // The quantization's seconds of work never run on the GUI thread; what the GUI does with
+        // the result (the new candidate's graph scene, table and plots) stays well under 100 ms of
+        // its own time. A wait on the job would show as a gap of its length, which a loaded machine
+        // alone does not produce.
+        QVERIFY2(meter.maxBusyMs() < 100.0, qPrintable(QString("the GUI thread worked %1 ms without returning to its event loop").arg(meter.maxBusyMs())));
+        QVERIFY2(meter.maxGapMs() < 1000.0, qPrintable(QString("the GUI thread did not run its event loop for %1 ms").arg(meter.maxGapMs())));
 
         // baseline + the int8 candidate, under the run, its provenance shown.
         QCOMPARE(w.candidatesTree()->candidateCount(), before + 2);
