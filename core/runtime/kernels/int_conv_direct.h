@@ -24,6 +24,11 @@
 // own byte plane [C][phase][H'][W']. 64 positions at a time, the bytes of four taps are interleaved
 // into dwords so that one vpdpbusd adds four taps' products of the same channel (a fourth dword of
 // zero weights pads the last group); the rest of a row takes 16 int32 lanes per tap (vpmulld).
+// On CPUs with AVX-512 VBMI, when KW <= 8 and 16 outputs' windows fit in 64 input bytes (15 * stride
+// + KW rounded up to 4 <= 64), depthwise convolutions stage nothing: 16 outputs of one row at a time,
+// each kernel row's input bytes are one masked 64-byte load from x (x_zero_point where the window
+// leaves the plane), one vpermb per 4 taps puts output i's taps (bytes i * stride + 4q .. + 3) in
+// lane i, and one vpdpbusd adds them; the lanes are the outputs in order.
 // Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D or 2-D, int8 weights with
 // zero point 0, weights and bias constant.
 
@@ -72,6 +77,9 @@ private:
     void prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW);
     void prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t KH, int64_t KW);
     void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage, int threads) const;
+    void prepareDepthwiseWindows(const int8_t* w, int64_t KH, int64_t KW);
+    void runDepthwiseWindows(const uint8_t* x, uint8_t* y, int threads) const;
+    void depthwiseWindowChannels(const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) const;
 
     IntConvGeometry g_;
     bool depthwise_ = false;
@@ -87,6 +95,12 @@ private:
                                        // depthwise: [channel][tap] int32
     std::vector<int32_t> quadW_;       // depthwise: [channel][tap / 4] dwords of 4 int8 taps (0 past the last)
     std::vector<int32_t> quadOffsets_; // depthwise: [tap rounded up to 4] offsets (tap 0's past the last)
+    bool windows_ = false;             // depthwise: runDepthwiseWindows (VBMI, windows fit 64 bytes)
+    int64_t rowQuads_ = 0;             //   dwords of 4 taps per kernel row
+    std::vector<int32_t> rowQuadW_;    //   [channel][kh][quad] dwords of 4 int8 taps (0 past KW)
+    std::vector<int64_t> windowStart_; //   per 16 outputs of a row: the first input column they read
+    std::vector<uint64_t> windowMask_; //   its bytes inside the row (the others read as x_zero_point)
+    std::vector<uint16_t> outMask_;    //   its outputs inside the row
     std::vector<int32_t> biasEff_;     // per channel (padded to mBlocks * kChannelBlock)
     std::vector<int32_t> multiplier_;  // per channel
     std::vector<int32_t> shift_;       // per channel

@@ -177,6 +177,104 @@ void DirectConv::prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t 
             reinterpret_cast<int8_t*>(&quadW_[static_cast<size_t>(c * quads + t / 4)])[t % 4] = w[c * taps + t];
     quadOffsets_.assign(static_cast<size_t>(quads * 4), offsets_[0]);
     for (int64_t t = 0; t < taps; ++t) quadOffsets_[static_cast<size_t>(t)] = offsets_[static_cast<size_t>(t)];
+    prepareDepthwiseWindows(w, KH, KW);
+}
+
+void DirectConv::prepareDepthwiseWindows(const int8_t* w, int64_t KH, int64_t KW)
+{
+    static const bool vbmi = cpuHas(CpuFeature::Avx512Vbmi);
+    rowQuads_ = (KW + 3) / 4;
+    windows_ = vbmi && rowQuads_ <= 2 && 15 * sw_ + 4 * rowQuads_ <= 64;   // KW <= 8
+    rowQuadW_.clear();
+    windowStart_.clear();
+    windowMask_.clear();
+    outMask_.clear();
+    if (!windows_) return;
+    scratchBytes_ = 64;   // nothing is staged
+    const int64_t C = g_.inC, W = g_.in[2], OW = g_.out[2];
+    rowQuadW_.assign(static_cast<size_t>(C * KH * rowQuads_), 0);
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t kh = 0; kh < KH; ++kh)
+            for (int64_t kw = 0; kw < KW; ++kw)
+                reinterpret_cast<int8_t*>(&rowQuadW_[static_cast<size_t>((c * KH + kh) * rowQuads_ + kw / 4)])[kw % 4] = w[(c * KH + kh) * KW + kw];
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
+        const int64_t start = ow0 * sw_ - g_.pad[2];
+        uint64_t mask = 0;
+        for (int64_t b = 0; b < 64; ++b)
+            if (start + b >= 0 && start + b < W) mask |= uint64_t{1} << b;
+        windowStart_.push_back(start);
+        windowMask_.push_back(mask);
+        outMask_.push_back(static_cast<uint16_t>(OW - ow0 >= 16 ? 0xFFFF : (1u << (OW - ow0)) - 1));
+    }
+}
+
+// Compiled for VBMI (vpermb) here only: the rest of this file runs on VNNI CPUs without it.
+__attribute__((target("avx512vbmi"))) void DirectConv::depthwiseWindowChannels(const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) const
+{
+    const int64_t H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
+    const int64_t KH = g_.kernel[1], quads = rowQuads_, groups = static_cast<int64_t>(windowStart_.size());
+    const int64_t sh = sh_, padT = g_.pad[1];
+    // Output lane i, byte j of quad q reads window byte i * stride + 4q + j.
+    alignas(64) uint8_t index[2][64];
+    for (int64_t q = 0; q < quads; ++q)
+        for (int i = 0; i < 16; ++i)
+            for (int j = 0; j < 4; ++j) index[q][4 * i + j] = static_cast<uint8_t>(i * sw_ + 4 * q + j);
+    const __m512i idx0 = _mm512_load_si512(index[0]), idx1 = quads > 1 ? _mm512_load_si512(index[1]) : idx0;
+    // Bytes outside the plane read as the zero point; int8 x is flipped to uint8 after the load.
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(xFlip_));
+    const __m512i zpRaw = _mm512_set1_epi8(static_cast<char>(xZeroU8_ ^ xFlip_));
+    const __m512i zpU8 = _mm512_set1_epi8(static_cast<char>(xZeroU8_));
+    const bool flipped = xFlip_ != 0, fast = fastRequant_;
+    const FastRequant fastRq(yZero_, clamp_);
+    // Held in locals: the byte stores below may alias any member, so members would be reloaded.
+    const int64_t* starts = windowStart_.data();
+    const uint64_t* loadMasks = windowMask_.data();
+    const uint16_t* storeMasks = outMask_.data();
+    const int32_t* weights = rowQuadW_.data();
+    const int32_t* biases = biasEff_.data();
+    const double* scales = scale_.data();
+    for (int64_t c = c0; c < c1; ++c) {
+        const uintptr_t plane = reinterpret_cast<uintptr_t>(xn + c * H * W);
+        uint8_t* yc = yn + c * OH * OW;
+        const int32_t* wc = weights + c * KH * quads;
+        const __m512i b = _mm512_set1_epi32(biases[c]);
+        const __m512d scale = _mm512_set1_pd(scales[c]);
+        const VecRequant exactRq(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+            const int64_t ih0 = oh * sh - padT;
+            for (int64_t gi = 0; gi < groups; ++gi) {
+                __m512i acc = b;
+                // Masked-off bytes are not accessed, so the window may start before the row.
+                const uintptr_t at = plane + static_cast<uintptr_t>(starts[gi]);
+                const __mmask64 m = loadMasks[gi];
+                for (int64_t kh = 0; kh < KH; ++kh) {
+                    const int64_t ih = ih0 + kh;
+                    __m512i v = zpU8;
+                    if (ih >= 0 && ih < H) {
+                        v = _mm512_mask_loadu_epi8(zpRaw, m, reinterpret_cast<const void*>(at + static_cast<uintptr_t>(ih * W)));
+                        if (flipped) v = _mm512_xor_si512(v, flip);
+                    }
+                    acc = dpbusd(acc, _mm512_permutexvar_epi8(idx0, v), _mm512_set1_epi32(wc[kh * quads]));
+                    if (quads > 1) acc = dpbusd(acc, _mm512_permutexvar_epi8(idx1, v), _mm512_set1_epi32(wc[kh * quads + 1]));
+                }
+                const __m512i r = fast ? fastRq.apply(acc, scale) : exactRq.apply(acc);
+                _mm_mask_storeu_epi8(yc + oh * OW + gi * 16, storeMasks[gi], _mm512_cvtepi32_epi8(r));
+            }
+        }
+    }
+}
+
+void DirectConv::runDepthwiseWindows(const uint8_t* xb, uint8_t* yb, int threads) const
+{
+    const int64_t C = g_.inC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
+    const int64_t work = C * OH * static_cast<int64_t>(windowStart_.size()) * g_.kernel[1] * rowQuads_ * 16;
+    const bool parallel = threads > 1 && work >= (int64_t{1} << 16);
+    for (int64_t n = 0; n < g_.batch; ++n) {
+        const uint8_t* xn = xb + n * C * H * W;
+        uint8_t* yn = yb + n * C * OH * OW;
+        if (parallel) parallelFor(threads, C, 1, [&](int64_t c0, int64_t c1) { depthwiseWindowChannels(xn, yn, c0, c1); });
+        else depthwiseWindowChannels(xn, yn, 0, C);
+    }
 }
 
 void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW)
@@ -224,6 +322,10 @@ void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, i
 
 void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, int threads) const
 {
+    if (windows_) {
+        runDepthwiseWindows(xb, yb, threads);
+        return;
+    }
     const int64_t C = g_.inC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
 
     const int64_t taps = static_cast<int64_t>(offsets_.size()), groups = virtualStride_ / 16;
