@@ -13,6 +13,8 @@
 
 namespace joule::rt::test {
 void requantLanesAvx512(const int32_t* acc, int32_t* out, int32_t multiplier, int shift, int32_t zeroPoint, QuantClamp clamp);
+void fastRequantLanesAvx512(const int32_t* acc, int32_t* out, int32_t multiplier, int shift, int32_t zeroPoint, QuantClamp clamp);
+bool fastRequantExact(int64_t accMin, int64_t accMax, int32_t multiplier, int shift);
 }
 
 using namespace joule;
@@ -60,6 +62,52 @@ private slots:
                     }
         QVERIFY(ties > 1000);   // the rounding of exact halves was exercised
         QVERIFY(checked > 2'000'000);
+    }
+
+    // FastRequant, the direct convolutions' shortcut, on accumulators within the bound its exact()
+    // accepts for each multiplier (|acc| < 2^22 and |acc * m / 2^shift| < 2^30), the bound included.
+    void fastRequantizerMatchesScalarWithinItsBound()
+    {
+        if (!cpuHas(CpuFeature::Avx512Vnni)) QSKIP("this CPU has no AVX-512: the vector requantizer never runs here");
+        std::mt19937 rng(11);
+        std::vector<std::pair<int32_t, int>> rqs = {{1 << 30, 31}, {1 << 30, 32}, {1 << 30, 38}, {(1 << 30) + 1, 40}, {INT32_MAX, 62},
+                                                    {INT32_MAX, 31}, {0, 31}};
+        std::uniform_int_distribution<int32_t> mantissa(1 << 30, INT32_MAX);
+        std::uniform_int_distribution<int> shift(24, 50);
+        for (int i = 0; i < 60; ++i) rqs.emplace_back(mantissa(rng), shift(rng));
+        const std::vector<QuantClamp> clamps = {{-128, 127}, {0, 255}, {0, 6}};
+        int64_t checked = 0, ties = 0, tested = 0;
+        for (const auto& [m, s] : rqs) {
+            int64_t bound = (int64_t{1} << 22) - 1;
+            while (bound > 0 && !test::fastRequantExact(-bound, bound, m, s)) bound /= 2;
+            while (bound > 0 && test::fastRequantExact(-(bound + 1), bound + 1, m, s)) ++bound;   // the largest accepted
+            if (bound < 1) continue;
+            ++tested;
+            const int32_t b = static_cast<int32_t>(bound);
+            std::vector<int32_t> accs = {0, 1, -1, 2, -2, 3, -3, b, -b, b - 1, -(b - 1)};
+            std::uniform_int_distribution<int32_t> any(-b, b);
+            while (accs.size() < 2400) accs.push_back(accs.size() % 3 == 0 ? 2 * (any(rng) / 2) + 1 : any(rng));
+            for (const QuantClamp& c : clamps)
+                for (int32_t zp : {0, -7, 130})
+                    for (size_t i = 0; i + 16 <= accs.size(); i += 16) {
+                        int32_t got[16];
+                        test::fastRequantLanesAvx512(&accs[i], got, m, s, zp, c);
+                        const Requantizer r{.multiplier = m, .shift = s};
+                        for (int k = 0; k < 16; ++k) {
+                            const int32_t acc = accs[i + static_cast<size_t>(k)];
+                            const int32_t want = c.apply(r.apply(acc) + zp);
+                            const int64_t p = static_cast<int64_t>(acc) * m;
+                            ties += (p & ((int64_t{1} << s) - 1)) == (int64_t{1} << (s - 1));
+                            if (got[k] != want)
+                                QFAIL(qPrintable(QString("acc %1, multiplier %2, shift %3, zero point %4, clamp [%5, %6]: %7, expected %8")
+                                                     .arg(acc).arg(m).arg(s).arg(zp).arg(c.lo).arg(c.hi).arg(got[k]).arg(want)));
+                            ++checked;
+                        }
+                    }
+        }
+        QVERIFY(tested > 40);
+        QVERIFY(ties > 1000);
+        QVERIFY(checked > 1'000'000);
     }
 };
 

@@ -69,13 +69,18 @@ struct VecRequant {
 
 // The same result in fewer steps, for a layer whose every accumulator is known, from its weights
 // and bias, to satisfy |acc| < 2^22 and |acc * m / 2^shift| < 2^30 (exact() checks that bound once,
-// while preparing): then the double product is the exact quotient, converting it with rounding to
-// nearest even gives rne(acc * m / 2^shift) without overflow, and the zero point and the clamp
-// follow in int32. No branch, and only the scale is per channel.
+// while preparing). One fused multiply-add per 8 lanes computes acc * (m / 2^shift) + 1.5 * 2^52
+// exactly and rounds it once, to nearest even: at that magnitude a double's unit in the last place
+// is 1, so the rounding is rne(acc * m / 2^shift) and the low 32 bits of the double are that integer
+// (two's complement). The zero point follows in int32: added to the magic number it would move the
+// ties of an odd zero point to the other neighbour. Only the scale is per channel.
 struct FastRequant {
-    __m512i lo, hi, zp;
+    __m512i lo, hi, zp, lowDwords;
+    __m512d magic;
     FastRequant(int32_t zeroPoint, QuantClamp c)
-        : lo(_mm512_set1_epi32(c.lo)), hi(_mm512_set1_epi32(c.hi)), zp(_mm512_set1_epi32(zeroPoint))
+        : lo(_mm512_set1_epi32(c.lo)), hi(_mm512_set1_epi32(c.hi)), zp(_mm512_set1_epi32(zeroPoint)),
+          lowDwords(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)),
+          magic(_mm512_set1_pd(6755399441055744.0))
     {
     }
     // m / 2^s as a double (exact).
@@ -91,11 +96,9 @@ struct FastRequant {
     }
     __m512i apply(__m512i acc, __m512d scale) const
     {
-        constexpr int kNearestEven = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-        const __m512d a0 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), scale);
-        const __m512d a1 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), scale);
-        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(a0, kNearestEven)),
-                                             _mm512_cvt_roundpd_epi32(a1, kNearestEven), 1);
+        const __m512d r0 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), scale, magic);
+        const __m512d r1 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), scale, magic);
+        const __m512i q = _mm512_permutex2var_epi32(_mm512_castpd_si512(r0), lowDwords, _mm512_castpd_si512(r1));
         return _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), lo), hi);
     }
 };
