@@ -202,16 +202,19 @@ private:
     }
 
 private slots:
-    // ctest runs this suite three times: with the CPU's best kernels (AVX-512 VNNI where present),
-    // with JOULE_INT_ISA=avx2 and with JOULE_INT_ISA=portable. Each run must really take the paths
+    // ctest runs this suite four times: with the CPU's best kernels (AMX or AVX-512 VNNI where
+    // present), with JOULE_INT_ISA=avx512, avx2 and portable. Each run must really take the paths
     // its cap and the CPU allow, so every case below is checked on each of them.
     void theIntegerKernelsFollowTheCpuAndTheIsaCap()
     {
         const rt::Isa cap = rt::isaCap("JOULE_INT_ISA");
-        qInfo("JOULE_INT_ISA cap %s; CPU: avx2 %d, avx512-vnni %d; int GEMM '%s', direct VNNI conv %d", rt::isaName(cap),
-              rt::cpuHas(rt::CpuFeature::Avx2Fma), rt::cpuHas(rt::CpuFeature::Avx512Vnni), rt::intgemm::intKernels().name,
-              rt::intconv::DirectConv::cpuSupported());
-        QCOMPARE(rt::intconv::DirectConv::cpuSupported(), cap == rt::Isa::Avx512 && rt::cpuHas(rt::CpuFeature::Avx512Vnni));
+        qInfo("JOULE_INT_ISA cap %s; CPU: avx2 %d, avx512-vnni %d, amx-int8 %d; int GEMM '%s', direct VNNI conv %d, AMX %d",
+              rt::isaName(cap), rt::cpuHas(rt::CpuFeature::Avx2Fma), rt::cpuHas(rt::CpuFeature::Avx512Vnni),
+              rt::cpuHas(rt::CpuFeature::AmxInt8), rt::intgemm::intKernels().name, rt::intconv::DirectConv::cpuSupported(),
+              rt::intconv::DirectConv::amxSupported());
+        QCOMPARE(rt::intconv::DirectConv::cpuSupported(), cap >= rt::Isa::Avx512 && rt::cpuHas(rt::CpuFeature::Avx512Vnni));
+        QCOMPARE(rt::intconv::DirectConv::amxSupported(), cap == rt::Isa::Amx && rt::intconv::DirectConv::cpuSupported() &&
+                                                              rt::cpuHas(rt::CpuFeature::AmxInt8));
         const bool avx2 = cap != rt::Isa::Portable && rt::cpuHas(rt::CpuFeature::Avx2Fma);
         QCOMPARE(QString(rt::intgemm::intKernels().name), QString(avx2 ? "avx2" : "portable"));
     }
@@ -227,8 +230,10 @@ private slots:
         }
         qputenv("JOULE_TEST_ISA_CAP", "avx2");
         QCOMPARE(rt::isaCap("JOULE_TEST_ISA_CAP"), rt::Isa::Avx2);
-        qunsetenv("JOULE_TEST_ISA_CAP");
+        qputenv("JOULE_TEST_ISA_CAP", "avx512");
         QCOMPARE(rt::isaCap("JOULE_TEST_ISA_CAP"), rt::Isa::Avx512);
+        qunsetenv("JOULE_TEST_ISA_CAP");
+        QCOMPARE(rt::isaCap("JOULE_TEST_ISA_CAP"), rt::Isa::Amx);
     }
 
     void qgemmQuantizedOutputMatchesSpecFormula() { gemmCase<uint8_t>(false, true, true, "com.microsoft", 0, 255); }
@@ -284,6 +289,11 @@ private slots:
         QTest::newRow("stride 3, uneven pads") << QList<int>{0, 3, 11, 13, 4, 3, 3, 3, 2, 0, 2, 1, 0, 1, 1};
         QTest::newRow("stem C=1") << QList<int>{0, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
         QTest::newRow("tiny plane") << QList<int>{1, 64, 4, 4, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+        // 16 channel quads or more: on AMX CPUs the tile path (a tap's last chunk of quads overlapping
+        // the one before when C / 4 is not a multiple of 16; channel blocks of 32 cut short).
+        QTest::newRow("AMX chunks: C 72, 3x3, M 40") << QList<int>{0, 72, 9, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+        QTest::newRow("AMX chunks: C 130, 1x1 s2, M 33") << QList<int>{1, 130, 13, 13, 33, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1};
+        QTest::newRow("AMX: C 64, 3x3 s2, wide, M 64") << QList<int>{0, 64, 7, 40, 64, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1};
         QTest::newRow("depthwise 3x3 s1") << QList<int>{0, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 32};
         QTest::newRow("depthwise 3x3 s2 s8, wide") << QList<int>{1, 12, 9, 40, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 12};
         QTest::newRow("depthwise 5x3 uneven") << QList<int>{0, 7, 7, 7, 7, 5, 3, 1, 2, 2, 0, 2, 1, 0, 7};

@@ -29,6 +29,11 @@
 // each kernel row's input bytes are one masked 64-byte load from x (x_zero_point where the window
 // leaves the plane), one vpermb per 4 taps puts output i's taps (bytes i * stride + 4q .. + 3) in
 // lane i, and one vpdpbusd adds them; the lanes are the outputs in order.
+// On CPUs with AMX-INT8 (JOULE_INT_ISA unset or "amx"), dense convolutions run their multiply-adds
+// on the tile unit instead: the staged input is already the B operand of tdpbsud (rows of 4-channel
+// dwords, 16 positions each), the weights are packed once into A tiles of 16 output channels x 64
+// bytes (16 channel quads of one tap; zeros past C), and a job of 32 channels x 32 positions keeps
+// four int32 accumulator tiles, stored to a 4 KB buffer for the same requantization and stores.
 // Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D or 2-D, int8 weights with
 // zero point 0, weights and bias constant.
 
@@ -50,6 +55,12 @@ public:
     static bool cpuSupported()
     {
         static const bool ok = isaAllowed(Isa::Avx512, "JOULE_INT_ISA") && cpuHas(CpuFeature::Avx512Vnni);
+        return ok;
+    }
+    // Dense convolutions use AMX-INT8 (cpuSupported() and JOULE_INT_ISA allows "amx").
+    static bool amxSupported()
+    {
+        static const bool ok = cpuSupported() && isaAllowed(Isa::Amx, "JOULE_INT_ISA") && cpuHas(CpuFeature::AmxInt8);
         return ok;
     }
 
@@ -76,6 +87,9 @@ public:
 private:
     void prepareDense(const int8_t* w, const int32_t* bias, int64_t C, int64_t M, int64_t KH, int64_t KW);
     void prepareDepthwise(const int8_t* w, const int32_t* bias, int64_t KH, int64_t KW);
+    void prepareAmx(const int8_t* w, int64_t C, int64_t M, int64_t KH, int64_t KW);
+    struct ChannelStore;   // requantizes and stores one channel's 32 positions (int_conv_vnni.cpp)
+    void amxJobs(const uint8_t* stage, uint8_t* yn, int64_t begin, int64_t end) const;
     void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage, int threads) const;
     void prepareDepthwiseWindows(const int8_t* w, int64_t KH, int64_t KW);
     void runDepthwiseWindows(const uint8_t* x, uint8_t* y, int threads) const;
@@ -95,6 +109,10 @@ private:
                                        // depthwise: [channel][tap] int32
     std::vector<int32_t> quadW_;       // depthwise: [channel][tap / 4] dwords of 4 int8 taps (0 past the last)
     std::vector<int32_t> quadOffsets_; // depthwise: [tap rounded up to 4] offsets (tap 0's past the last)
+    bool amx_ = false;                 // dense: amxJobs
+    std::vector<int8_t> amxW_;         //   [32-channel block][chunk][32 channels][64 bytes]
+    std::vector<int32_t> amxChunks_;   //   per chunk (a tap's 16 channel quads): dword offset of its first row
+    int64_t amxBlocks_ = 0;            //   32-channel blocks
     bool windows_ = false;             // depthwise: runDepthwiseWindows (VBMI, windows fit 64 bytes)
     int64_t rowQuads_ = 0;             //   dwords of 4 taps per kernel row
     std::vector<int32_t> rowQuadW_;    //   [channel][kh][quad] dwords of 4 int8 taps (0 past KW)

@@ -85,6 +85,7 @@ void DirectConv::prepare(const IntConvGeometry& g, const int8_t* w, const int32_
         prepareDepthwise(w, bias, KH, KW);
     } else {
         prepareDense(w, bias, C, M, KH, KW);
+        prepareAmx(w, C, M, KH, KW);
     }
     multiplier_.assign(static_cast<size_t>(M), 0);
     shift_.assign(static_cast<size_t>(M), 31);
@@ -320,6 +321,42 @@ void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, i
     }
 }
 
+void DirectConv::prepareAmx(const int8_t* w, int64_t C, int64_t M, int64_t KH, int64_t KW)
+{
+    // A tile is 16 channel quads deep: layers with fewer (C < 61) stay on vpdpbusd.
+    amx_ = amxSupported() && c4_ >= 16;
+    amxW_.clear();
+    amxChunks_.clear();
+    if (!amx_) return;
+    // Per tap, chunks of 16 channel quads; the last one of a tap ends at the last quad and starts
+    // earlier when c4 is not a multiple of 16, its rows already counted getting zero weights (so
+    // every row a tile reads is staged input).
+    struct Chunk {
+        int64_t kh, kw, start, first;   // rows start..start+15; those below `first` are zero
+    };
+    std::vector<Chunk> chunks;
+    for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw)
+            for (int64_t c0 = 0; c0 < c4_; c0 += 16) {
+                const int64_t start = std::min(c0, c4_ - 16);
+                chunks.push_back({kh, kw, start, c0});
+                amxChunks_.push_back(offsets_[static_cast<size_t>((kh * KW + kw) * c4_ + start)]);
+            }
+    const int64_t n = static_cast<int64_t>(chunks.size());
+    amxBlocks_ = (M + 31) / 32;
+    amxW_.assign(static_cast<size_t>(amxBlocks_ * n * 32 * 64), 0);
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < n; ++k) {
+            const Chunk& ch = chunks[static_cast<size_t>(k)];
+            int8_t* row = amxW_.data() + (((m / 32) * n + k) * 32 + m % 32) * 64;
+            for (int64_t r = ch.first - ch.start; r < 16; ++r)
+                for (int64_t t = 0; t < 4; ++t) {
+                    const int64_t c = 4 * (ch.start + r) + t;
+                    if (c < C) row[4 * r + t] = w[((m * C + c) * KH + ch.kh) * KW + ch.kw];
+                }
+        }
+}
+
 void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, int threads) const
 {
     if (windows_) {
@@ -457,6 +494,120 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
     }
 }
 
+namespace {
+
+// The tile palette for amxJobs: tiles 0-3 accumulators, 4-5 weights, 6-7 staged input, each 16
+// rows of 64 bytes.
+struct alignas(64) TileConfig {
+    uint8_t palette = 1, startRow = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+
+} // namespace
+
+// Requantizes the 32 accumulators of output channel m at positions block vb and stores the real
+// outputs among them: one 32-byte store when the block is 32 consecutive bytes of the plane, else
+// a masked store per segment. Built once per run from the kernel's tables (held as pointers: the
+// byte stores may alias any member, which would then be reloaded).
+struct DirectConv::ChannelStore {
+    const Segment* segs;
+    const int32_t* segStart;
+    const int64_t* wholeStore;
+    const double* scales;
+    const int32_t* multipliers;
+    const int32_t* shifts;
+    int64_t planeBytes;
+    int32_t yZero;
+    QuantClamp clamp;
+    bool fast;
+    FastRequant fastRq;
+
+    explicit ChannelStore(const DirectConv& d)
+        : segs(d.segments_.data()), segStart(d.segmentStart_.data()), wholeStore(d.wholeStore_.data()), scales(d.scale_.data()),
+          multipliers(d.multiplier_.data()), shifts(d.shift_.data()), planeBytes(d.g_.out[1] * d.g_.out[2]), yZero(d.yZero_),
+          clamp(d.clamp_), fast(d.fastRequant_), fastRq(d.yZero_, d.clamp_)
+    {
+    }
+
+    void operator()(uint8_t* yn, int64_t m, int64_t vb, __m512i acc0, __m512i acc1) const
+    {
+        const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + m * planeBytes);
+        __m128i out[2];
+        if (fast) {
+            const __m512d scale = _mm512_set1_pd(scales[m]);
+            out[0] = _mm512_cvtepi32_epi8(fastRq.apply(acc0, scale));
+            out[1] = _mm512_cvtepi32_epi8(fastRq.apply(acc1, scale));
+        } else {
+            const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
+            out[0] = _mm512_cvtepi32_epi8(rq.apply(acc0));
+            out[1] = _mm512_cvtepi32_epi8(rq.apply(acc1));
+        }
+        if (const int64_t whole = wholeStore[vb]; whole >= 0) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(ym + static_cast<uintptr_t>(whole)),
+                                _mm256_inserti128_si256(_mm256_castsi128_si256(out[0]), out[1], 1));
+            return;
+        }
+        for (int half = 0; half < 2; ++half) {
+            const size_t grp = static_cast<size_t>(vb * 2 + half);
+            for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {
+                const Segment& sg = segs[k];
+                // Masked-off lanes are not accessed, so the base may point before the plane.
+                _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, out[half]);
+            }
+        }
+    }
+};
+
+// Jobs begin..end of 32 output channels x 32 virtual positions on the tile unit (compiled for AMX
+// here only). Each thread loads the tile configuration for its own part.
+__attribute__((target("amx-tile,amx-int8"))) void DirectConv::amxJobs(const uint8_t* stage, uint8_t* yn, int64_t begin, int64_t end) const
+{
+    TileConfig cfg;
+    for (int t = 0; t < 8; ++t) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+    const int64_t chunks = static_cast<int64_t>(amxChunks_.size()), blocks = amxBlocks_, M = g_.outC;
+    const size_t rowStride = static_cast<size_t>(planeDwords_) * 4;
+    alignas(64) int32_t acc[4][16][16];   // [channel half * 2 + position half][channel][position]
+    const ChannelStore store(*this);
+    for (int64_t job = begin; job < end; ++job) {
+        const int64_t mb = job % blocks, vb = job / blocks;
+        const uint8_t* positions = stage + vb * kPositionBlock * 4;
+        const int8_t* a = amxW_.data() + mb * chunks * 32 * 64;
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int64_t k = 0; k < chunks; ++k, a += 32 * 64) {
+            const uint8_t* b = positions + static_cast<size_t>(amxChunks_[static_cast<size_t>(k)]) * 4;
+            _tile_loadd(6, b, rowStride);
+            _tile_loadd(7, b + 64, rowStride);
+            _tile_loadd(4, a, 64);
+            _tile_loadd(5, a + 16 * 64, 64);
+            _tile_dpbsud(0, 4, 6);
+            _tile_dpbsud(1, 4, 7);
+            _tile_dpbsud(2, 5, 6);
+            _tile_dpbsud(3, 5, 7);
+        }
+        _tile_stored(0, acc[0], 64);
+        _tile_stored(1, acc[1], 64);
+        _tile_stored(2, acc[2], 64);
+        _tile_stored(3, acc[3], 64);
+        for (int64_t j = 0; j < 32 && mb * 32 + j < M; ++j) {
+            const int64_t m = mb * 32 + j;
+            const __m512i bias = _mm512_set1_epi32(biasEff_[static_cast<size_t>(m)]);
+            const int h = static_cast<int>(j / 16) * 2;
+            store(yn, m, vb, _mm512_add_epi32(_mm512_load_si512(acc[h][j % 16]), bias),
+                  _mm512_add_epi32(_mm512_load_si512(acc[h + 1][j % 16]), bias));
+        }
+    }
+    _tile_release();
+}
+
 void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int threads) const
 {
     (void)yType;   // the clamp keeps values in the output type's range; the low byte is the code
@@ -541,21 +692,18 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         }
         const auto* sd = reinterpret_cast<const int32_t*>(stage);
         uint8_t* yn = yb + n * M * OH * OW;
-        const Segment* segs = segments_.data();
-        const int32_t* segStart = segmentStart_.data();
-        const int64_t* wholeStore = wholeStore_.data();
+        const ChannelStore store(*this);
+        if (amx_) {
+            const int64_t amxJobCount = amxBlocks_ * vBlocks;
+            if (parallel) parallelFor(threads, amxJobCount, 1, [&](int64_t b, int64_t e) { amxJobs(stage, yn, b, e); });
+            else amxJobs(stage, yn, 0, amxJobCount);
+            continue;
+        }
         const int32_t* offsets = offsets_.data();
         const int32_t* biasEff = biasEff_.data();
-        const int32_t* multipliers = multiplier_.data();
-        const int32_t* shifts = shift_.data();
         const int32_t* packed = packedW_.data();
-        const int32_t yZero = yZero_;
-        const QuantClamp clamp = clamp_;
-        const double* scales = scale_.data();
-        const bool fast = fastRequant_;
-        const FastRequant fastRq(yZero, clamp);
-        auto tile = [&, segs = segs, segStart = segStart, wholeStore = wholeStore, offsets = offsets, packed = packed, scales = scales, fast = fast,
-                     fastRq = fastRq, positionsOuter = positionsOuter, mBlocks = mBlocks, vBlocks = vBlocks](int64_t begin, int64_t end) {   // copies: see runDepthwise
+        auto tile = [&, offsets = offsets, packed = packed, store = store, positionsOuter = positionsOuter, mBlocks = mBlocks,
+                     vBlocks = vBlocks](int64_t begin, int64_t end) {   // copies: see runDepthwise
             for (int64_t job = begin; job < end; ++job) {
                 const int64_t mb = positionsOuter ? job % mBlocks : job / vBlocks;
                 const int64_t vb = positionsOuter ? job / mBlocks : job % vBlocks;
@@ -577,34 +725,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                         acc[1][j] = dpbusd(acc[1][j], x1, wv);
                     }
                 }
-                const int64_t whole = wholeStore[vb];
-                for (int j = 0; j < kChannelBlock; ++j) {
-                    const int64_t m = mb * kChannelBlock + j;
-                    if (m >= M) break;
-                    const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + m * OH * OW);
-                    __m128i out[2];
-                    if (fast) {
-                        const __m512d scale = _mm512_set1_pd(scales[m]);
-                        for (int half = 0; half < 2; ++half) out[half] = _mm512_cvtepi32_epi8(fastRq.apply(acc[half][j], scale));
-                    } else {
-                        const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
-                        for (int half = 0; half < 2; ++half) out[half] = _mm512_cvtepi32_epi8(rq.apply(acc[half][j]));
-                    }
-                    if (whole >= 0) {
-                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(ym + static_cast<uintptr_t>(whole)),
-                                            _mm256_inserti128_si256(_mm256_castsi128_si256(out[0]), out[1], 1));
-                        continue;
-                    }
-                    for (int half = 0; half < 2; ++half) {
-                        const __m128i bytes = out[half];
-                        const size_t grp = static_cast<size_t>(vb * 2 + half);
-                        for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {
-                            const Segment& sg = segs[k];
-                            // Masked-off lanes are not accessed, so the base may point before the plane.
-                            _mm_mask_storeu_epi8(reinterpret_cast<void*>(ym + static_cast<uintptr_t>(sg.offset)), sg.mask, bytes);
-                        }
-                    }
-                }
+                for (int j = 0; j < kChannelBlock && mb * kChannelBlock + j < M; ++j) store(yn, mb * kChannelBlock + j, vb, acc[0][j], acc[1][j]);
             }
         };
         if (parallel) parallelFor(threads, jobs, 1, tile);
