@@ -29,11 +29,12 @@
 // each kernel row's input bytes are one masked 64-byte load from x (x_zero_point where the window
 // leaves the plane), one vpermb per 4 taps puts output i's taps (bytes i * stride + 4q .. + 3) in
 // lane i, and one vpdpbusd adds them; the lanes are the outputs in order.
-// On CPUs with AMX-INT8 (JOULE_INT_ISA unset or "amx"), dense convolutions run their multiply-adds
-// on the tile unit instead: the staged input is already the B operand of tdpbsud (rows of 4-channel
-// dwords, 16 positions each), the weights are packed once into A tiles of 16 output channels x 64
-// bytes (16 channel quads of one tap; zeros past C), and a job of 32 channels x 32 positions keeps
-// four int32 accumulator tiles, stored to a 4 KB buffer for the same requantization and stores.
+// On CPUs with AMX-INT8 (JOULE_INT_ISA unset or "amx"), dense convolutions with C >= 13 run their
+// multiply-adds on the tile unit instead: the staged input is already the B operand of tdpbsud
+// (rows of 4-channel dwords, 16 positions each), the weights are packed once into A tiles of 16
+// output channels x up to 64 bytes (16 channel quads of one tap, or all of them when C < 61; zeros
+// past C), and a job of 32 channels x 32 positions keeps four int32 accumulator tiles, stored to a
+// 4 KB buffer for the same requantization and stores.
 // Limits (else int_conv.h's path): group 1 or depthwise, dilation 1, 1-D or 2-D, int8 weights with
 // zero point 0, weights and bias constant.
 
@@ -113,6 +114,7 @@ private:
     std::vector<int8_t> amxW_;         //   [32-channel block][chunk][32 channels][64 bytes]
     std::vector<int32_t> amxChunks_;   //   per chunk (a tap's 16 channel quads): dword offset of its first row
     int64_t amxBlocks_ = 0;            //   32-channel blocks
+    int64_t amxRows_ = 16;             //   channel quads per chunk (fewer when C < 61)
     bool windows_ = false;             // depthwise: runDepthwiseWindows (VBMI, windows fit 64 bytes)
     int64_t rowQuads_ = 0;             //   dwords of 4 taps per kernel row
     std::vector<int32_t> rowQuadW_;    //   [channel][kh][quad] dwords of 4 int8 taps (0 past KW)

@@ -323,22 +323,25 @@ void DirectConv::prepareDense(const int8_t* w, const int32_t* bias, int64_t C, i
 
 void DirectConv::prepareAmx(const int8_t* w, int64_t C, int64_t M, int64_t KH, int64_t KW)
 {
-    // A tile is 16 channel quads deep: layers with fewer (C < 61) stay on vpdpbusd.
-    amx_ = amxSupported() && c4_ >= 16;
+    // Below 4 channel quads (C < 13, a stem) a tile step adds too few products: vpdpbusd is faster
+    // (ResNet-18's 7 x 7 stem: 620 against 1,200 us).
+    amx_ = amxSupported() && c4_ >= 4;
     amxW_.clear();
     amxChunks_.clear();
     if (!amx_) return;
-    // Per tap, chunks of 16 channel quads; the last one of a tap ends at the last quad and starts
-    // earlier when c4 is not a multiple of 16, its rows already counted getting zero weights (so
-    // every row a tile reads is staged input).
+    // Per tap, chunks of up to 16 channel quads (a tile's depth); with fewer quads (C < 61) the
+    // tiles are configured c4 rows deep. The last chunk of a tap ends at the last quad and starts
+    // earlier when c4 is over 16 and not a multiple of it, its rows already counted getting zero
+    // weights (so every row a tile reads is staged input).
+    amxRows_ = std::min<int64_t>(16, c4_);
     struct Chunk {
-        int64_t kh, kw, start, first;   // rows start..start+15; those below `first` are zero
+        int64_t kh, kw, start, first;   // rows start..start+amxRows_-1; those below `first` are zero
     };
     std::vector<Chunk> chunks;
     for (int64_t kh = 0; kh < KH; ++kh)
         for (int64_t kw = 0; kw < KW; ++kw)
             for (int64_t c0 = 0; c0 < c4_; c0 += 16) {
-                const int64_t start = std::min(c0, c4_ - 16);
+                const int64_t start = std::min(c0, c4_ - amxRows_);
                 chunks.push_back({kh, kw, start, c0});
                 amxChunks_.push_back(offsets_[static_cast<size_t>((kh * KW + kw) * c4_ + start)]);
             }
@@ -349,7 +352,7 @@ void DirectConv::prepareAmx(const int8_t* w, int64_t C, int64_t M, int64_t KH, i
         for (int64_t k = 0; k < n; ++k) {
             const Chunk& ch = chunks[static_cast<size_t>(k)];
             int8_t* row = amxW_.data() + (((m / 32) * n + k) * 32 + m % 32) * 64;
-            for (int64_t r = ch.first - ch.start; r < 16; ++r)
+            for (int64_t r = ch.first - ch.start; r < amxRows_; ++r)
                 for (int64_t t = 0; t < 4; ++t) {
                     const int64_t c = 4 * (ch.start + r) + t;
                     if (c < C) row[4 * r + t] = w[((m * C + c) * KH + ch.kh) * KW + ch.kw];
@@ -496,8 +499,8 @@ void DirectConv::runDepthwise(const uint8_t* xb, uint8_t* yb, uint8_t* stage, in
 
 namespace {
 
-// The tile palette for amxJobs: tiles 0-3 accumulators, 4-5 weights, 6-7 staged input, each 16
-// rows of 64 bytes.
+// The tile palette for amxJobs: tiles 0-3 accumulators (16 rows of 64 bytes), 4-5 weights (16 rows
+// of up to 64), 6-7 staged input (up to 16 rows of 64).
 struct alignas(64) TileConfig {
     uint8_t palette = 1, startRow = 0;
     uint8_t reserved[14] = {};
@@ -569,6 +572,9 @@ __attribute__((target("amx-tile,amx-int8"))) void DirectConv::amxJobs(const uint
         cfg.colsb[t] = 64;
         cfg.rows[t] = 16;
     }
+    // A tiles amxRows_ quads wide, B tiles amxRows_ rows deep.
+    cfg.colsb[4] = cfg.colsb[5] = static_cast<uint16_t>(4 * amxRows_);
+    cfg.rows[6] = cfg.rows[7] = static_cast<uint8_t>(amxRows_);
     _tile_loadconfig(&cfg);
     const int64_t chunks = static_cast<int64_t>(amxChunks_.size()), blocks = amxBlocks_, M = g_.outC;
     const size_t rowStride = static_cast<size_t>(planeDwords_) * 4;
