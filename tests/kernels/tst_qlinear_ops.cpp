@@ -151,10 +151,11 @@ private slots:
 
     // --- QGemm ---------------------------------------------------------------------------------
 private:
-    template <typename T> void gemmCase(bool transA, bool transB, bool quantizedOutput, const std::string& domain, int lo, int hi)
+    template <typename T>
+    void gemmCase(bool transA, bool transB, bool quantizedOutput, const std::string& domain, int lo, int hi, int64_t M = 3,
+                  int64_t K = 37, int64_t N = 6)
     {
         Lcg rng(2024);
-        const int64_t M = 3, K = 37, N = 6;
         const Tensor a = q<T>(transA ? Shape{K, M} : Shape{M, K}, rng.codes<T>(M * K));
         const Tensor b = q<int8_t>(transB ? Shape{N, K} : Shape{K, N}, rng.codes<int8_t>(N * K));
         std::vector<float> sb;
@@ -240,6 +241,10 @@ private slots:
     void qgemmInt8TransposedA() { gemmCase<int8_t>(true, false, true, "com.microsoft", -128, 127); }
     void qgemmFloatOutputMatchesSpecFormula() { gemmCase<uint8_t>(false, true, false, "com.microsoft", 0, 255); }
     void qgemmFusedReluClamps() { gemmCase<uint8_t>(false, true, true, "ai.joule", 120, 255); }
+    // A classifier's shape: on AVX-512 VNNI, vpdpbusd on four blocks of 16 columns at a time, then
+    // one block, then a partial one; split over threads when the session has them.
+    void qgemmClassifierShape() { gemmCase<uint8_t>(false, true, true, "com.microsoft", 0, 255, 2, 301, 90); }
+    void qgemmClassifierShapeInt8() { gemmCase<int8_t>(false, false, true, "com.microsoft", -128, 127, 1, 1280, 1000); }
 
     // --- QLinearConv fused activation ------------------------------------------------------------
     void qlinearConvFusedClipMatchesClampedSpecFormula()

@@ -12,7 +12,8 @@ joule_kernel(qlinear_conv)
 target_sources(joule-core PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/int_conv_vnni.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/int_conv_vnni.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/int_gemv_vnni.cpp)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_gemm_avx2.cpp TARGET_DIRECTORY joule-core
     PROPERTIES COMPILE_OPTIONS "-mavx2")
@@ -20,6 +21,9 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   # GCC 12's AVX-512 intrinsics warn about their own undefined-vector placeholders (GCC bug 105593),
   # hundreds of times in this file; those two warnings are off here only.
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_conv_vnni.cpp TARGET_DIRECTORY joule-core
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mavx2;-Wno-uninitialized;-Wno-maybe-uninitialized")
+  # QGemm with few rows (int_gemv_vnni.h), chosen at run time on AVX-512 VNNI CPUs.
+  set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/int_gemv_vnni.cpp TARGET_DIRECTORY joule-core
     PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mavx2;-Wno-uninitialized;-Wno-maybe-uninitialized")
   # QLinearAdd's element loop, chosen at run time on AVX-512 BW CPUs (the same GCC warnings off).
   target_sources(joule-core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/qlinear_add_avx512.cpp)

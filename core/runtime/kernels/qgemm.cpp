@@ -6,10 +6,16 @@
 // C (optional) is int32 with scale alpha * a_scale * b_scale and zero point 0, one value, [N],
 // [1, N] or [M, N]. b_scale / b_zero_point are per tensor or per column of B' (output channel).
 // The requantization is Requantizer (quant_math.h): one rounding, half to even. Scales and zero
-// points must be known while preparing.
+// points must be known while preparing. With a constant int8 B of zero point 0, A not transposed,
+// at most 16 rows and AVX-512 VNNI, the products run on vpdpbusd (int_gemv_vnni.h); else on the
+// int16 GEMM (int_gemm.h).
+#include "runtime/kernels/int_conv_direct.h"
 #include "runtime/kernels/int_gemm.h"
+#include "runtime/kernels/int_gemv_vnni.h"
 #include "runtime/kernels/quant_activation.h"
 #include "runtime/registry.h"
+
+#include <algorithm>
 
 namespace joule::rt {
 namespace {
@@ -65,7 +71,17 @@ public:
         }
         const int64_t kp = intgemm::packedK(K_);
         packedB_.clear();
-        if (const Tensor* bc = ctx.constantInput(3)) {
+        vnni_ = false;
+        const Tensor* bc = ctx.constantInput(3);
+        const bool bSymmetric = std::all_of(zB_.values.begin(), zB_.values.end(), [](int32_t z) { return z == 0; });
+        if (bc && bType_ == DataType::Int8 && bSymmetric && !transA_ && M_ <= 16 && intconv::DirectConv::cpuSupported()) {
+            vnni_ = true;
+            vnniB_ = intgemv::pack(bc->data<int8_t>(), transB_, K_, N_);
+            ctx.requestScratch(static_cast<size_t>(M_ * vnniB_.k4 + M_ * N_) * sizeof(int32_t));
+            ctx.setOutput(0, yType_, {M_, N_});
+            return;
+        }
+        if (bc) {
             packedB_.resize(static_cast<size_t>(N_ * kp));
             packB(bc->raw(), packedB_.data());
         }
@@ -73,8 +89,52 @@ public:
         ctx.setOutput(0, yType_, {M_, N_});
     }
 
+private:
+    // Adds C and writes Y[m][n] from the accumulator of column n, row m. (Defined before eval(),
+    // which uses its deduced type.)
+    template <typename Y> auto epilogue(const int32_t* c, Y* y) const
+    {
+        const int64_t N = N_;
+        const Bias mode = biasMode_;
+        const bool perColumn = std::max(requant_.size(), floatScale_.size()) > 1;
+        const Requantizer* rq = requant_.data();
+        const float* fs = floatScale_.data();
+        const int32_t zy = zY_;
+        const QuantClamp clamp = clamp_;
+        return [=](int64_t n, int64_t m, int32_t acc) {
+            if (mode == Bias::Scalar) acc += c[0];
+            else if (mode == Bias::PerColumn) acc += c[n];
+            else if (mode == Bias::Full) acc += c[m * N + n];
+            const int64_t col = perColumn ? n : 0;
+            if constexpr (std::is_same_v<Y, float>) y[m * N + n] = static_cast<float>(acc) * fs[col];
+            else y[m * N + n] = static_cast<Y>(clamp.apply(rq[col].apply(acc) + zy));
+        };
+    }
+
+public:
     void eval(EvalContext& ctx) override
     {
+        if (vnni_) {
+            // acc = sum (a_u8 - zA_u8) * b = sum a_u8 * b - zA_u8 * colSum(b); int8 A is read as code + 128.
+            auto* a4 = static_cast<int32_t*>(ctx.scratch());
+            int32_t* acc = a4 + M_ * vnniB_.k4;
+            const bool aSigned = aType_ == DataType::Int8;
+            intgemv::run(vnniB_, static_cast<const uint8_t*>(ctx.input(0).raw()), M_, aSigned ? 0x80 : 0, a4, acc, ctx.threads());
+            const int32_t* c = ctx.hasInput(6) ? ctx.input(6).data<int32_t>() : nullptr;
+            const bool perRowA = zA_.values.size() > 1;
+            auto fromAcc = [&](auto* y) {
+                const auto out = epilogue(c, y);
+                for (int64_t m = 0; m < M_; ++m) {
+                    const int64_t zaU8 = zA_.values[perRowA ? static_cast<size_t>(m) : 0] + (aSigned ? 128 : 0);
+                    for (int64_t n = 0; n < N_; ++n)
+                        out(n, m, static_cast<int32_t>(acc[m * N_ + n] - zaU8 * vnniB_.colSums[static_cast<size_t>(n)]));
+                }
+            };
+            if (!quantizedOutput_) fromAcc(ctx.output(0).data<float>());
+            else if (yType_ == DataType::UInt8) fromAcc(ctx.output(0).data<uint8_t>());
+            else fromAcc(ctx.output(0).data<int8_t>());
+            return;
+        }
         int16_t* aPacked = static_cast<int16_t*>(ctx.scratch());
         const int64_t kp = intgemm::packedK(K_);
         const int16_t* bPacked = packedB_.data();
@@ -103,22 +163,8 @@ private:
 
     template <typename Y> void run(EvalContext& ctx, const int16_t* b, const int16_t* a, const int32_t* c, Y* y) const
     {
-        const int64_t N = N_;
-        const Bias mode = biasMode_;
-        const bool perColumn = std::max(requant_.size(), floatScale_.size()) > 1;
-        const Requantizer* rq = requant_.data();
-        const float* fs = floatScale_.data();
-        const int32_t zy = zY_;
-        const QuantClamp clamp = clamp_;
         // Rows of the GEMM are output columns n, its columns are rows m of A.
-        intgemm::gemmParallel(ctx.threads(), b, a, N_, M_, K_, [=](int64_t n, int64_t m, int32_t acc) {
-            if (mode == Bias::Scalar) acc += c[0];
-            else if (mode == Bias::PerColumn) acc += c[n];
-            else if (mode == Bias::Full) acc += c[m * N + n];
-            const int64_t col = perColumn ? n : 0;
-            if constexpr (std::is_same_v<Y, float>) y[m * N + n] = static_cast<float>(acc) * fs[col];
-            else y[m * N + n] = static_cast<Y>(clamp.apply(rq[col].apply(acc) + zy));
-        });
+        intgemm::gemmParallel(ctx.threads(), b, a, N_, M_, K_, epilogue(c, y));
     }
 
     int64_t M_ = 0, N_ = 0, K_ = 0;
@@ -131,6 +177,8 @@ private:
     std::vector<float> floatScale_;      // float output: per column or one
     QuantClamp clamp_;
     std::vector<int16_t> packedB_;
+    bool vnni_ = false;
+    intgemv::PackedB vnniB_;   // the vpdpbusd path's packed B
 };
 
 } // namespace
