@@ -305,12 +305,14 @@ private slots:
         // Planes of about 10 KB: the direct kernel stages and convolves them two channels at a time.
         QTest::newRow("depthwise 3x3, large planes") << QList<int>{1, 7, 100, 98, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7};
         // On VBMI CPUs depthwise layers read 64-byte windows of x (int_conv_direct.h) when KW <= 8
-        // and 15 * stride + KW rounded up to 4 <= 64: rows of several windows, a 7 x 7 output,
-        // two dwords of taps per kernel row, stride 3; stride 4 with KW 5 and KW 9 take the staged path.
+        // and 15 * stride + KW rounded up to 4 <= 64: rows of several windows, a 7 x 7 output and
+        // rows of 8 (two rows per vector), two dwords of taps per kernel row, stride 3; stride 4
+        // with KW 5 and KW 9 take the staged path.
         QTest::newRow("depthwise 3x3 s1, rows of 5 windows") << QList<int>{0, 5, 9, 70, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 5};
         QTest::newRow("depthwise 3x3 s2 to 7x7") << QList<int>{1, 24, 14, 14, 24, 3, 3, 2, 2, 0, 0, 1, 1, 1, 24};
         QTest::newRow("depthwise 3x5 s2, two tap dwords") << QList<int>{0, 6, 11, 45, 6, 3, 5, 2, 2, 1, 2, 1, 2, 1, 6};
         QTest::newRow("depthwise 2x7 s3, pads past the window") << QList<int>{1, 4, 8, 50, 4, 2, 7, 1, 3, 0, 3, 1, 3, 0, 4};
+        QTest::newRow("depthwise 3x5, rows of 8, two per vector") << QList<int>{1, 5, 8, 8, 5, 3, 5, 1, 1, 1, 2, 1, 2, 1, 5};
         QTest::newRow("depthwise 3x5 s4 (staged)") << QList<int>{0, 3, 9, 40, 3, 3, 5, 2, 4, 1, 2, 1, 2, 1, 3};
         QTest::newRow("depthwise 1x9 (staged)") << QList<int>{1, 3, 4, 30, 3, 1, 9, 1, 1, 0, 4, 0, 4, 1, 3};
     }

@@ -94,7 +94,7 @@ private:
     void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage, int threads) const;
     void prepareDepthwiseWindows(const int8_t* w, int64_t KH, int64_t KW);
     void runDepthwiseWindows(const uint8_t* x, uint8_t* y, int threads) const;
-    void depthwiseWindowChannels(const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) const;
+    template <bool Fast> void depthwiseWindowChannels(const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) const;
 
     IntConvGeometry g_;
     bool depthwise_ = false;

@@ -210,6 +210,7 @@ void DirectConv::prepareDepthwiseWindows(const int8_t* w, int64_t KH, int64_t KW
 }
 
 // Compiled for VBMI (vpermb) here only: the rest of this file runs on VNNI CPUs without it.
+template <bool Fast>
 __attribute__((target("avx512vbmi"))) void DirectConv::depthwiseWindowChannels(const uint8_t* xn, uint8_t* yn, int64_t c0, int64_t c1) const
 {
     const int64_t H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
@@ -221,11 +222,20 @@ __attribute__((target("avx512vbmi"))) void DirectConv::depthwiseWindowChannels(c
         for (int i = 0; i < 16; ++i)
             for (int j = 0; j < 4; ++j) index[q][4 * i + j] = static_cast<uint8_t>(i * sw_ + 4 * q + j);
     const __m512i idx0 = _mm512_load_si512(index[0]), idx1 = quads > 1 ? _mm512_load_si512(index[1]) : idx0;
+    // Two rows per vector when a row has at most 8 outputs: lane i is row i / OW, column i % OW;
+    // bytes 64 and up of vpermt2b's table are the second row's window.
+    const bool pairRows = OW <= 8 && OH > 1;
+    alignas(64) uint8_t pairIndex[2][64] = {};
+    for (int64_t q = 0; pairRows && q < quads; ++q)
+        for (int64_t i = 0; i < 2 * OW; ++i)
+            for (int j = 0; j < 4; ++j) pairIndex[q][4 * i + j] = static_cast<uint8_t>((i % OW) * sw_ + 4 * q + j + 64 * (i / OW));
+    const __m512i pair0 = _mm512_load_si512(pairIndex[0]), pair1 = _mm512_load_si512(pairIndex[1]);
+    const __mmask16 pairMask = static_cast<__mmask16>((1u << (2 * OW)) - 1);
     // Bytes outside the plane read as the zero point; int8 x is flipped to uint8 after the load.
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(xFlip_));
     const __m512i zpRaw = _mm512_set1_epi8(static_cast<char>(xZeroU8_ ^ xFlip_));
     const __m512i zpU8 = _mm512_set1_epi8(static_cast<char>(xZeroU8_));
-    const bool flipped = xFlip_ != 0, fast = fastRequant_;
+    const bool flipped = xFlip_ != 0;
     const FastRequant fastRq(yZero_, clamp_);
     // Held in locals: the byte stores below may alias any member, so members would be reloaded.
     const int64_t* starts = windowStart_.data();
@@ -240,7 +250,34 @@ __attribute__((target("avx512vbmi"))) void DirectConv::depthwiseWindowChannels(c
         const int32_t* wc = weights + c * KH * quads;
         const __m512i b = _mm512_set1_epi32(biases[c]);
         const __m512d scale = _mm512_set1_pd(scales[c]);
-        const VecRequant exactRq(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
+        // The exact 64-bit requantizer only where the fast one does not apply (Fast is false): its
+        // constants cost about as much as a 7 x 7 channel's convolution.
+        const VecRequant exact = Fast ? VecRequant(0, 31, 0, clamp_)
+                                      : VecRequant(multiplier_[static_cast<size_t>(c)], shift_[static_cast<size_t>(c)], yZero_, clamp_);
+        auto load = [&](uintptr_t at, __mmask64 m, int64_t ih) {
+            if (ih < 0 || ih >= H) return zpU8;
+            const __m512i v = _mm512_mask_loadu_epi8(zpRaw, m, reinterpret_cast<const void*>(at + static_cast<uintptr_t>(ih * W)));
+            return flipped ? _mm512_xor_si512(v, flip) : v;
+        };
+        if (pairRows) {
+            // Rows of at most 8 outputs, two per vector: lanes 0..OW-1 are row oh, lanes OW..2OW-1
+            // row oh + 1 (vpermt2b picks from both rows' windows), which follow each other in y.
+            const uintptr_t at = plane + static_cast<uintptr_t>(starts[0]);
+            const __mmask64 m = loadMasks[0];
+            for (int64_t oh = 0; oh < OH; oh += 2) {
+                const int64_t ih0 = oh * sh - padT;
+                __m512i acc = b;
+                for (int64_t kh = 0; kh < KH; ++kh) {
+                    const __m512i v0 = load(at, m, ih0 + kh), v1 = load(at, m, ih0 + sh + kh);
+                    acc = dpbusd(acc, _mm512_permutex2var_epi8(v0, pair0, v1), _mm512_set1_epi32(wc[kh * quads]));
+                    if (quads > 1) acc = dpbusd(acc, _mm512_permutex2var_epi8(v0, pair1, v1), _mm512_set1_epi32(wc[kh * quads + 1]));
+                }
+                const __m512i r = Fast ? fastRq.apply(acc, scale) : exact.apply(acc);
+                const __mmask16 k = oh + 1 < OH ? pairMask : storeMasks[0];
+                _mm_mask_storeu_epi8(yc + oh * OW, k, _mm512_cvtepi32_epi8(r));
+            }
+            continue;
+        }
         for (int64_t oh = 0; oh < OH; ++oh) {
             const int64_t ih0 = oh * sh - padT;
             for (int64_t gi = 0; gi < groups; ++gi) {
@@ -249,16 +286,11 @@ __attribute__((target("avx512vbmi"))) void DirectConv::depthwiseWindowChannels(c
                 const uintptr_t at = plane + static_cast<uintptr_t>(starts[gi]);
                 const __mmask64 m = loadMasks[gi];
                 for (int64_t kh = 0; kh < KH; ++kh) {
-                    const int64_t ih = ih0 + kh;
-                    __m512i v = zpU8;
-                    if (ih >= 0 && ih < H) {
-                        v = _mm512_mask_loadu_epi8(zpRaw, m, reinterpret_cast<const void*>(at + static_cast<uintptr_t>(ih * W)));
-                        if (flipped) v = _mm512_xor_si512(v, flip);
-                    }
+                    const __m512i v = load(at, m, ih0 + kh);
                     acc = dpbusd(acc, _mm512_permutexvar_epi8(idx0, v), _mm512_set1_epi32(wc[kh * quads]));
                     if (quads > 1) acc = dpbusd(acc, _mm512_permutexvar_epi8(idx1, v), _mm512_set1_epi32(wc[kh * quads + 1]));
                 }
-                const __m512i r = fast ? fastRq.apply(acc, scale) : exactRq.apply(acc);
+                const __m512i r = Fast ? fastRq.apply(acc, scale) : exact.apply(acc);
                 _mm_mask_storeu_epi8(yc + oh * OW + gi * 16, storeMasks[gi], _mm512_cvtepi32_epi8(r));
             }
         }
@@ -273,8 +305,12 @@ void DirectConv::runDepthwiseWindows(const uint8_t* xb, uint8_t* yb, int threads
     for (int64_t n = 0; n < g_.batch; ++n) {
         const uint8_t* xn = xb + n * C * H * W;
         uint8_t* yn = yb + n * C * OH * OW;
-        if (parallel) parallelFor(threads, C, 1, [&](int64_t c0, int64_t c1) { depthwiseWindowChannels(xn, yn, c0, c1); });
-        else depthwiseWindowChannels(xn, yn, 0, C);
+        auto channels = [&](int64_t c0, int64_t c1) {
+            if (fastRequant_) depthwiseWindowChannels<true>(xn, yn, c0, c1);
+            else depthwiseWindowChannels<false>(xn, yn, c0, c1);
+        };
+        if (parallel) parallelFor(threads, C, 1, [&](int64_t c0, int64_t c1) { channels(c0, c1); });
+        else channels(0, C);
     }
 }
 
