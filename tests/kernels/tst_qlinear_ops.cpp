@@ -291,6 +291,7 @@ private slots:
         QTest::newRow("3x3 s2 s8") << QList<int>{1, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1};
         QTest::newRow("1x1 s2 shortcut") << QList<int>{0, 8, 15, 15, 12, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1};
         QTest::newRow("odd channels, wide rows") << QList<int>{1, 5, 7, 37, 9, 3, 2, 1, 1, 2, 0, 1, 1, 0, 1};
+        QTest::newRow("rows over 64 positions, C 6") << QList<int>{0, 6, 5, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
         QTest::newRow("stride 3, uneven pads") << QList<int>{0, 3, 11, 13, 4, 3, 3, 3, 2, 0, 2, 1, 0, 1, 1};
         QTest::newRow("stem C=1") << QList<int>{0, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
         QTest::newRow("tiny plane") << QList<int>{1, 64, 4, 4, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};

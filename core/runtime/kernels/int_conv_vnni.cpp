@@ -24,6 +24,29 @@ inline void interleave4(__m128i a, __m128i b, __m128i c, __m128i d, int64_t n, u
     _mm512_mask_storeu_epi32(dst, static_cast<__mmask16>((1u << n) - 1), v);
 }
 
+// `valid` channel rows of n bytes (n <= 64; channels past them are zeros) at `row`, `row + stride`,
+// ... -> n dwords of 4 channels at dst: bytes and words interleaved within 128-bit lanes, then a
+// 4 x 4 transpose of the lanes puts the positions back in order.
+inline void interleave4x64(const uint8_t* row, int64_t stride, int valid, int64_t n, __m512i flip, uint8_t* dst)
+{
+    const __mmask64 k = n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+    __m512i x[4];
+    for (int c = 0; c < 4; ++c)
+        x[c] = c < valid ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, row + c * stride), flip) : _mm512_setzero_si512();
+    const __m512i abLo = _mm512_unpacklo_epi8(x[0], x[1]), abHi = _mm512_unpackhi_epi8(x[0], x[1]);
+    const __m512i cdLo = _mm512_unpacklo_epi8(x[2], x[3]), cdHi = _mm512_unpackhi_epi8(x[2], x[3]);
+    const __m512i r0 = _mm512_unpacklo_epi16(abLo, cdLo), r1 = _mm512_unpackhi_epi16(abLo, cdLo);   // lane l: 16l + 0..3, + 4..7
+    const __m512i r2 = _mm512_unpacklo_epi16(abHi, cdHi), r3 = _mm512_unpackhi_epi16(abHi, cdHi);   // 16l + 8..11, + 12..15
+    const __m512i u0 = _mm512_shuffle_i32x4(r0, r1, 0x44), u1 = _mm512_shuffle_i32x4(r0, r1, 0xEE);
+    const __m512i u2 = _mm512_shuffle_i32x4(r2, r3, 0x44), u3 = _mm512_shuffle_i32x4(r2, r3, 0xEE);
+    const __m512i out[4] = {_mm512_shuffle_i32x4(u0, u2, 0x88), _mm512_shuffle_i32x4(u0, u2, 0xDD),
+                            _mm512_shuffle_i32x4(u1, u3, 0x88), _mm512_shuffle_i32x4(u1, u3, 0xDD)};
+    for (int64_t q = 0; q * 16 < n; ++q) {
+        const int64_t left = n - q * 16;
+        _mm512_mask_storeu_epi32(dst + q * 64, left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1), out[q]);
+    }
+}
+
 // acc + the sums of 4 u8 x s8 products per int32 lane (vpdpbusd). GCC 12 compiles the intrinsic
 // _mm512_dpbusd_epi32 with a register copy before and after every instruction in a loop of several
 // accumulators (and spills them); tying the accumulator to the destination in inline asm does not.
@@ -670,6 +693,7 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         const uint8_t* xn = xb + n * C * H * W;
         const bool simd = sw_ == 1 || sw_ == 2;
         const __m128i flip = _mm_set1_epi8(static_cast<char>(xFlip_));
+        const __m512i flip512 = _mm512_set1_epi8(static_cast<char>(xFlip_));
         auto stageQuads = [&](int64_t q0, int64_t q1) {
             for (int64_t c = 4 * q0; c < 4 * q1; c += 4) {
                 for (int64_t h = 0; h < H; ++h) {
@@ -686,11 +710,9 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
                     };
                     if (sw_ == 1) {
                         uint8_t* dst = rowDst(0) + padL * 4;
-                        for (int64_t w = 0; w < W; w += 16) {
-                            const int64_t cnt = std::min<int64_t>(16, W - w);
-                            interleave4(channel(r0, 0, w, cnt), channel(r0, 1, w, cnt), channel(r0, 2, w, cnt),
-                                        channel(r0, 3, w, cnt), cnt, dst + w * 4);
-                        }
+                        const int valid = static_cast<int>(std::min<int64_t>(4, C - c));
+                        for (int64_t w = 0; w < W; w += 64)
+                            interleave4x64(r0 + w, planeStride, valid, std::min<int64_t>(64, W - w), flip512, dst + w * 4);
                     } else {
                         // Even columns w go to phase (w + padL) % 2 at (w + padL) / 2, odd ones to the other.
                         const __m128i evenOdd = evenOddBytes();
