@@ -16,6 +16,12 @@ joule_kernel(lrn)
 if(JOULE_WITH_ONEDNN)
   joule_kernel(conv_nhwc)
   joule_kernel(pool_nhwc)
+  # MaxPoolNhwc's own AVX-512 loop, chosen at run time (pool_nhwc.cpp says why).
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+    target_sources(joule-core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/pool_nhwc_avx512.cpp)
+    set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/pool_nhwc_avx512.cpp TARGET_DIRECTORY joule-core
+      PROPERTIES COMPILE_OPTIONS "-mavx512f;-Wno-uninitialized;-Wno-maybe-uninitialized")
+  endif()
   # libgomp for omp_set_num_threads only: no -fopenmp, which would also parallelize Eigen.
   target_link_libraries(joule-core PRIVATE DNNL::dnnl ${OpenMP_CXX_LIBRARIES})
 endif()
