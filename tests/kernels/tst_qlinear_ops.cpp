@@ -299,6 +299,8 @@ private slots:
         // the one before when C / 4 is not a multiple of 16; channel blocks of 32 cut short).
         QTest::newRow("AMX chunks: C 72, 3x3, M 40") << QList<int>{0, 72, 9, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
         QTest::newRow("AMX chunks: C 130, 1x1 s2, M 33") << QList<int>{1, 130, 13, 13, 33, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1};
+        QTest::newRow("1x1, C 40, M 48 (pointwise)") << QList<int>{0, 40, 11, 13, 48, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
+        QTest::newRow("1x1, C 96, M 24, 48 x 48 (pointwise, split)") << QList<int>{1, 96, 48, 48, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
         QTest::newRow("AMX: C 64, 3x3 s2, wide, M 64") << QList<int>{0, 64, 7, 40, 64, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1};
         QTest::newRow("depthwise 3x3 s1") << QList<int>{0, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 32};
         QTest::newRow("depthwise 3x3 s2 s8, wide") << QList<int>{1, 12, 9, 40, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 12};
@@ -341,14 +343,18 @@ private slots:
         const Tensor x = sx8 ? q<int8_t>({1, C, H, W}, xs) : q<uint8_t>({1, C, H, W}, xu);
         const Tensor zxT = sx8 ? scalarQ<int8_t>(zx) : scalarQ<uint8_t>(zx);
         const Tensor zyT = sx8 ? scalarQ<int8_t>(zy) : scalarQ<uint8_t>(zy);
-        const Tensor y = runNode("QLinearConv", "",
-                                 {{"x", x}, {"sx", f32({}, {sx}), true}, {"zx", zxT, true},
-                                  {"w", q<int8_t>({M, Cg, KH, KW}, w), true},
-                                  {"sw", perChannel ? f32({M}, swc) : f32({}, {swc[0]}), true},
-                                  {"zw", perChannel ? q<int8_t>({M}, std::vector<int8_t>(static_cast<size_t>(M), 0)) : scalarQ<int8_t>(0), true},
-                                  {"sy", f32({}, {sy}), true}, {"zy", zyT, true}, {"b", i32({M}, bias), true}},
-                                 {{"strides", intsAttr({sh, sw})}, {"pads", intsAttr({pt, pl, pb, pr})}, {"kernel_shape", intsAttr({KH, KW})},
-                                  {"group", intAttr(G)}});
+        // Each case on one thread and on two (the kernels split channels, positions or stages).
+        auto conv = [&](int threads) {
+            return runNode("QLinearConv", "",
+                           {{"x", x}, {"sx", f32({}, {sx}), true}, {"zx", zxT, true},
+                            {"w", q<int8_t>({M, Cg, KH, KW}, w), true},
+                            {"sw", perChannel ? f32({M}, swc) : f32({}, {swc[0]}), true},
+                            {"zw", perChannel ? q<int8_t>({M}, std::vector<int8_t>(static_cast<size_t>(M), 0)) : scalarQ<int8_t>(0), true},
+                            {"sy", f32({}, {sy}), true}, {"zy", zyT, true}, {"b", i32({M}, bias), true}},
+                           {{"strides", intsAttr({sh, sw})}, {"pads", intsAttr({pt, pl, pb, pr})}, {"kernel_shape", intsAttr({KH, KW})},
+                            {"group", intAttr(G)}}, threads);
+        };
+        const Tensor y = conv(1), y2 = conv(2);
         const int64_t OH = (H + pt + pb - KH) / sh + 1, OW = (W + pl + pr - KW) / sw + 1;
         QCOMPARE(shapeToString(y.shape()), shapeToString({1, M, OH, OW}));
         std::vector<int> expected;
@@ -369,8 +375,10 @@ private slots:
                     const long double real = static_cast<long double>(acc) * sx * swc[perChannel ? static_cast<size_t>(m) : 0] / sy;
                     expected.push_back(sx8 ? expectedCode<int8_t>(real, zy) : expectedCode<uint8_t>(real, zy));
                 }
-        if (sx8) expectCodes<int8_t>(y, expected);
-        else expectCodes<uint8_t>(y, expected);
+        for (const Tensor* t : {&y, &y2}) {
+            if (sx8) expectCodes<int8_t>(*t, expected);
+            else expectCodes<uint8_t>(*t, expected);
+        }
     }
 
     void qlinearConvRequantizesExactlyOnBothSidesOfTheShortcutBound_data()

@@ -91,6 +91,7 @@ private:
     void prepareAmx(const int8_t* w, int64_t C, int64_t M, int64_t KH, int64_t KW);
     struct ChannelStore;   // requantizes and stores one channel's 32 positions (int_conv_vnni.cpp)
     void amxJobs(const uint8_t* stage, uint8_t* yn, int64_t begin, int64_t end) const;
+    void runPointwiseAmx(const uint8_t* x, uint8_t* y, uint8_t* stage, int threads) const;
     void runDepthwise(const uint8_t* x, uint8_t* y, uint8_t* stage, int threads) const;
     void prepareDepthwiseWindows(const int8_t* w, int64_t KH, int64_t KW);
     void runDepthwiseWindows(const uint8_t* x, uint8_t* y, int threads) const;
@@ -111,6 +112,7 @@ private:
     std::vector<int32_t> quadW_;       // depthwise: [channel][tap / 4] dwords of 4 int8 taps (0 past the last)
     std::vector<int32_t> quadOffsets_; // depthwise: [tap rounded up to 4] offsets (tap 0's past the last)
     bool amx_ = false;                 // dense: amxJobs
+    bool pointwise_ = false;           // dense 1 x 1, stride 1, no padding (runPointwiseAmx on AMX)
     std::vector<int8_t> amxW_;         //   [32-channel block][chunk][32 channels][64 bytes]
     std::vector<int32_t> amxChunks_;   //   per chunk (a tap's 16 channel quads): dword offset of its first row
     int64_t amxBlocks_ = 0;            //   32-channel blocks

@@ -110,6 +110,8 @@ void DirectConv::prepare(const IntConvGeometry& g, const int8_t* w, const int32_
         prepareDense(w, bias, C, M, KH, KW);
         prepareAmx(w, C, M, KH, KW);
     }
+    pointwise_ = !depthwise_ && KH == 1 && KW == 1 && sh_ == 1 && sw_ == 1 && g.pad[1] == 0 && g.pad[2] == 0 && g.out[1] == g.in[1] &&
+                 g.out[2] == g.in[2] && planeDwords_ == g.in[1] * g.in[2] && swp_ == g.in[2];
     multiplier_.assign(static_cast<size_t>(M), 0);
     shift_.assign(static_cast<size_t>(M), 31);
     scale_.assign(static_cast<size_t>(M), 0.0);
@@ -673,11 +675,44 @@ __attribute__((target("amx-tile,amx-int8"))) void DirectConv::amxJobs(const uint
     _tile_release();
 }
 
+// 1 x 1, stride 1, no padding, on AMX: the staged planes are the input planes with 4 channels
+// interleaved, position for position, so each part stages the positions it then convolves (all
+// channel quads) and the layer needs one parallel region instead of two (staging, then jobs), with
+// the staged input in the part's own core. Nothing is padded, so nothing is cleared first: lanes
+// past the last position read whatever follows and are never stored.
+void DirectConv::runPointwiseAmx(const uint8_t* xb, uint8_t* yb, uint8_t* stage, int threads) const
+{
+    const int64_t C = g_.inC, M = g_.outC, P = g_.in[1] * g_.in[2];
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(xFlip_));
+    const int64_t blocks = amxBlocks_, vBlocks = virtualBlocks_;
+    const bool parallel = threads > 1 && P * M * c4_ * 4 >= (int64_t{1} << 20);
+    for (int64_t n = 0; n < g_.batch; ++n) {
+        const uint8_t* xn = xb + n * C * P;
+        uint8_t* yn = yb + n * M * P;
+        auto part = [&](int64_t vb0, int64_t vb1) {
+            const int64_t p0 = vb0 * kPositionBlock, p1 = std::min(vb1 * kPositionBlock, P);
+            for (int64_t q = 0; q < c4_; ++q) {
+                const uint8_t* src = xn + 4 * q * P;
+                uint8_t* dst = stage + (q * planeDwords_) * 4;
+                const int valid = static_cast<int>(std::min<int64_t>(4, C - 4 * q));
+                for (int64_t p = p0; p < p1; p += 64) interleave4x64(src + p, P, valid, std::min<int64_t>(64, p1 - p), flip, dst + p * 4);
+            }
+            amxJobs(stage, yn, vb0 * blocks, vb1 * blocks);
+        };
+        if (parallel) parallelFor(threads, vBlocks, 1, part);
+        else part(0, vBlocks);
+    }
+}
+
 void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int threads) const
 {
     (void)yType;   // the clamp keeps values in the output type's range; the low byte is the code
     if (depthwise_) {
         runDepthwise(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), static_cast<uint8_t*>(scratch), threads);
+        return;
+    }
+    if (amx_ && pointwise_) {
+        runPointwiseAmx(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), static_cast<uint8_t*>(scratch), threads);
         return;
     }
     const int64_t C = g_.inC, M = g_.outC, H = g_.in[1], W = g_.in[2], OH = g_.out[1], OW = g_.out[2];
