@@ -587,32 +587,52 @@ struct DirectConv::ChannelStore {
     QuantClamp clamp;
     bool fast;
     FastRequant fastRq;
+    // The fast path packs both vectors to bytes with saturation (int32 -> int16 -> 8 bits) and
+    // clamps the bytes: unsigned when the clamp reaches above 127 (a uint8 output), else signed
+    // (int8, or uint8 codes that all fit 0..127, which read the same either way).
+    bool unsignedBytes;
+    bool clampLo, clampHi;
+    __m512i lo8, hi8, byteOrder;
 
     explicit ChannelStore(const DirectConv& d)
         : segs(d.segments_.data()), segStart(d.segmentStart_.data()), wholeStore(d.wholeStore_.data()), scales(d.scale_.data()),
           multipliers(d.multiplier_.data()), shifts(d.shift_.data()), planeBytes(d.g_.out[1] * d.g_.out[2]), yZero(d.yZero_),
-          clamp(d.clamp_), fast(d.fastRequant_), fastRq(d.yZero_, d.clamp_)
+          clamp(d.clamp_), fast(d.fastRequant_), fastRq(d.yZero_, d.clamp_), unsignedBytes(d.clamp_.hi > 127),
+          clampLo(d.clamp_.lo > (unsignedBytes ? 0 : -128)), clampHi(d.clamp_.hi < (unsignedBytes ? 255 : 127)),
+          lo8(_mm512_set1_epi8(static_cast<char>(d.clamp_.lo))), hi8(_mm512_set1_epi8(static_cast<char>(d.clamp_.hi))),
+          // After the two packs each 128-bit lane holds 4 codes of the first vector, then 4 of the
+          // second: dwords 0, 4, 8, 12 are the first vector's 16 codes, 1, 5, 9, 13 the second's.
+          byteOrder(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15))
     {
     }
 
     void operator()(uint8_t* yn, int64_t m, int64_t vb, __m512i acc0, __m512i acc1) const
     {
         const uintptr_t ym = reinterpret_cast<uintptr_t>(yn + m * planeBytes);
-        __m128i out[2];
+        __m256i both;
         if (fast) {
             const __m512d scale = _mm512_set1_pd(scales[m]);
-            out[0] = _mm512_cvtepi32_epi8(fastRq.apply(acc0, scale));
-            out[1] = _mm512_cvtepi32_epi8(fastRq.apply(acc1, scale));
+            const __m512i words = _mm512_packs_epi32(fastRq.unclamped(acc0, scale), fastRq.unclamped(acc1, scale));
+            __m512i bytes;
+            if (unsignedBytes) {
+                bytes = _mm512_packus_epi16(words, words);
+                if (clampLo) bytes = _mm512_max_epu8(bytes, lo8);
+                if (clampHi) bytes = _mm512_min_epu8(bytes, hi8);
+            } else {
+                bytes = _mm512_packs_epi16(words, words);
+                if (clampLo) bytes = _mm512_max_epi8(bytes, lo8);
+                if (clampHi) bytes = _mm512_min_epi8(bytes, hi8);
+            }
+            both = _mm512_castsi512_si256(_mm512_permutexvar_epi32(byteOrder, bytes));
         } else {
             const VecRequant rq(multipliers[m], shifts[m], yZero, clamp);
-            out[0] = _mm512_cvtepi32_epi8(rq.apply(acc0));
-            out[1] = _mm512_cvtepi32_epi8(rq.apply(acc1));
+            both = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(rq.apply(acc0))), _mm512_cvtepi32_epi8(rq.apply(acc1)), 1);
         }
         if (const int64_t whole = wholeStore[vb]; whole >= 0) {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(ym + static_cast<uintptr_t>(whole)),
-                                _mm256_inserti128_si256(_mm256_castsi128_si256(out[0]), out[1], 1));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(ym + static_cast<uintptr_t>(whole)), both);
             return;
         }
+        const __m128i out[2] = {_mm256_castsi256_si128(both), _mm256_extracti128_si256(both, 1)};
         for (int half = 0; half < 2; ++half) {
             const size_t grp = static_cast<size_t>(vb * 2 + half);
             for (int32_t k = segStart[grp]; k < segStart[grp + 1]; ++k) {

@@ -94,12 +94,13 @@ struct FastRequant {
         const int64_t bound = std::max(accMax, -accMin);
         return bound < (int64_t{1} << 22) && static_cast<double>(bound) * scale < 1073741824.0;
     }
-    __m512i apply(__m512i acc, __m512d scale) const
+    __m512i apply(__m512i acc, __m512d scale) const { return _mm512_min_epi32(_mm512_max_epi32(unclamped(acc, scale), lo), hi); }
+    // zp + rne(acc * scale) before the clamp (for callers that clamp after packing to bytes).
+    __m512i unclamped(__m512i acc, __m512d scale) const
     {
         const __m512d r0 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), scale, magic);
         const __m512d r1 = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), scale, magic);
-        const __m512i q = _mm512_permutex2var_epi32(_mm512_castpd_si512(r0), lowDwords, _mm512_castpd_si512(r1));
-        return _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), lo), hi);
+        return _mm512_add_epi32(_mm512_permutex2var_epi32(_mm512_castpd_si512(r0), lowDwords, _mm512_castpd_si512(r1)), zp);
     }
 };
 
