@@ -22,6 +22,29 @@ using namespace joule::rt;
 
 class TestRequant : public QObject {
     Q_OBJECT
+
+    // The 16 lanes `got` against the scalar Requantizer and clamp; counts the exact halves (ties)
+    // and the lanes checked. Fails the test (and returns false) at the first difference.
+    static bool compareLanes(const int32_t* accs, const int32_t* got, int32_t m, int s, int32_t zp, QuantClamp c, int64_t* ties,
+                             int64_t* checked)
+    {
+        const Requantizer r{.multiplier = m, .shift = s};
+        for (int k = 0; k < 16; ++k) {
+            const int32_t acc = accs[k];
+            const int32_t want = c.apply(r.apply(acc) + zp);
+            const int64_t p = static_cast<int64_t>(acc) * m;
+            *ties += (p & ((int64_t{1} << s) - 1)) == (int64_t{1} << (s - 1));
+            if (got[k] != want) {
+                QTest::qFail(qPrintable(QString("acc %1, multiplier %2, shift %3, zero point %4, clamp [%5, %6]: %7, expected %8")
+                                            .arg(acc).arg(m).arg(s).arg(zp).arg(c.lo).arg(c.hi).arg(got[k]).arg(want)),
+                             __FILE__, __LINE__);
+                return false;
+            }
+            ++*checked;
+        }
+        return true;
+    }
+
 private slots:
     void vectorRequantizerMatchesScalarOnEveryPath()
     {
@@ -48,17 +71,7 @@ private slots:
                     for (size_t i = 0; i < accs.size(); i += 16) {
                         int32_t got[16];
                         test::requantLanesAvx512(&accs[i], got, m, s, zp, c);
-                        const Requantizer r{.multiplier = m, .shift = s};
-                        for (int k = 0; k < 16; ++k) {
-                            const int32_t acc = accs[i + static_cast<size_t>(k)];
-                            const int32_t want = c.apply(r.apply(acc) + zp);
-                            const int64_t p = static_cast<int64_t>(acc) * m;
-                            ties += (p & ((int64_t{1} << s) - 1)) == (int64_t{1} << (s - 1));
-                            if (got[k] != want)
-                                QFAIL(qPrintable(QString("acc %1, multiplier %2, shift %3, zero point %4, clamp [%5, %6]: %7, expected %8")
-                                                     .arg(acc).arg(m).arg(s).arg(zp).arg(c.lo).arg(c.hi).arg(got[k]).arg(want)));
-                            ++checked;
-                        }
+                        if (!compareLanes(&accs[i], got, m, s, zp, c, &ties, &checked)) return;
                     }
         QVERIFY(ties > 1000);   // the rounding of exact halves was exercised
         QVERIFY(checked > 2'000'000);
@@ -92,17 +105,7 @@ private slots:
                     for (size_t i = 0; i + 16 <= accs.size(); i += 16) {
                         int32_t got[16];
                         test::fastRequantLanesAvx512(&accs[i], got, m, s, zp, c);
-                        const Requantizer r{.multiplier = m, .shift = s};
-                        for (int k = 0; k < 16; ++k) {
-                            const int32_t acc = accs[i + static_cast<size_t>(k)];
-                            const int32_t want = c.apply(r.apply(acc) + zp);
-                            const int64_t p = static_cast<int64_t>(acc) * m;
-                            ties += (p & ((int64_t{1} << s) - 1)) == (int64_t{1} << (s - 1));
-                            if (got[k] != want)
-                                QFAIL(qPrintable(QString("acc %1, multiplier %2, shift %3, zero point %4, clamp [%5, %6]: %7, expected %8")
-                                                     .arg(acc).arg(m).arg(s).arg(zp).arg(c.lo).arg(c.hi).arg(got[k]).arg(want)));
-                            ++checked;
-                        }
+                        if (!compareLanes(&accs[i], got, m, s, zp, c, &ties, &checked)) return;
                     }
         }
         QVERIFY(tested > 40);

@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include "runtime/kernels/requant_avx512.h"
+#include "runtime/kernels/vnni_dot.h"
 
 #include <immintrin.h>
 
@@ -45,19 +46,6 @@ inline void interleave4x64(const uint8_t* row, int64_t stride, int valid, int64_
         const int64_t left = n - q * 16;
         _mm512_mask_storeu_epi32(dst + q * 64, left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1), out[q]);
     }
-}
-
-// acc + the sums of 4 u8 x s8 products per int32 lane (vpdpbusd). GCC 12 compiles the intrinsic
-// _mm512_dpbusd_epi32 with a register copy before and after every instruction in a loop of several
-// accumulators (and spills them); tying the accumulator to the destination in inline asm does not.
-inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
-{
-#if defined(__GNUC__) && !defined(__clang__)
-    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
-    return acc;
-#else
-    return _mm512_dpbusd_epi32(acc, u8, s8);
-#endif
 }
 
 // Byte shuffle putting the 8 even bytes of 16 first and the 8 odd ones after (stride-2 staging).

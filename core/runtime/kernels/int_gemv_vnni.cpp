@@ -4,6 +4,8 @@
 #include "runtime/kernel.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include "runtime/kernels/vnni_dot.h"
+
 #include <immintrin.h>
 #endif
 
@@ -34,16 +36,6 @@ PackedB pack(const int8_t* b, bool transB, int64_t K, int64_t N)
 #if defined(__x86_64__) || defined(_M_X64)
 
 namespace {
-
-inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
-{
-#if defined(__GNUC__) && !defined(__clang__)
-    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
-    return acc;
-#else
-    return _mm512_dpbusd_epi32(acc, u8, s8);
-#endif
-}
 
 // Column blocks nb0..nb1 of every row: four blocks at a time share each broadcast of A's dword.
 void blocks(const PackedB& b, const int32_t* a4, int64_t M, int64_t k4, int32_t* acc, int64_t nb0, int64_t nb1)
