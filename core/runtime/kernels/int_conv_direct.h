@@ -107,7 +107,7 @@ private:
     std::vector<int32_t> colFirst_, colStaged_;   // per column phase pw: first input column, its staged column
     uint8_t xFlip_ = 0, xZeroU8_ = 0;
     std::vector<int32_t> offsets_;     // per step (kh, kw, c4): dword offset into the staged input
-    std::vector<int32_t> packedW_;     // dense: [mBlock][step][kChannelBlock] dwords of 4 int8;
+    std::vector<int32_t> packedW_;     // dense: [mBlock][step][kChannelBlock] dwords of 4 int8 (empty on AMX);
                                        // depthwise: [channel][tap] int32
     std::vector<int32_t> quadW_;       // depthwise: [channel][tap / 4] dwords of 4 int8 taps (0 past the last)
     std::vector<int32_t> quadOffsets_; // depthwise: [tap rounded up to 4] offsets (tap 0's past the last)

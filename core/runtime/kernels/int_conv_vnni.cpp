@@ -382,6 +382,7 @@ void DirectConv::prepareAmx(const int8_t* w, int64_t C, int64_t M, int64_t KH, i
     // tiles are configured c4 rows deep. The last chunk of a tap ends at the last quad and starts
     // earlier when c4 is over 16 and not a multiple of it, its rows already counted getting zero
     // weights (so every row a tile reads is staged input).
+    packedW_ = {};   // the vpdpbusd packing prepareDense made goes unused on tiles: as large as the weights
     amxRows_ = std::min<int64_t>(16, c4_);
     struct Chunk {
         int64_t kh, kw, start, first;   // rows start..start+amxRows_-1; those below `first` are zero
@@ -799,13 +800,13 @@ void DirectConv::run(const void* x, void* y, DataType yType, void* scratch, int 
         }
         const auto* sd = reinterpret_cast<const int32_t*>(stage);
         uint8_t* yn = yb + n * M * OH * OW;
-        const ChannelStore store(*this);
         if (amx_) {
             const int64_t amxJobCount = amxBlocks_ * vBlocks;
             if (parallel) parallelFor(threads, amxJobCount, 1, [&](int64_t b, int64_t e) { amxJobs(stage, yn, b, e); });
             else amxJobs(stage, yn, 0, amxJobCount);
             continue;
         }
+        const ChannelStore store(*this);
         const int32_t* offsets = offsets_.data();
         const int32_t* biasEff = biasEff_.data();
         const int32_t* packed = packedW_.data();
