@@ -114,25 +114,21 @@ private:
 public:
     void eval(EvalContext& ctx) override
     {
+        const int32_t* c = ctx.hasInput(6) ? ctx.input(6).data<int32_t>() : nullptr;
         if (vnni_) {
             // acc = sum (a_u8 - zA_u8) * b = sum a_u8 * b - zA_u8 * colSum(b); int8 A is read as code + 128.
             auto* a4 = static_cast<int32_t*>(ctx.scratch());
             int32_t* acc = a4 + M_ * vnniB_.k4;
             const bool aSigned = aType_ == DataType::Int8;
             intgemv::run(vnniB_, static_cast<const uint8_t*>(ctx.input(0).raw()), M_, aSigned ? 0x80 : 0, a4, acc, ctx.threads());
-            const int32_t* c = ctx.hasInput(6) ? ctx.input(6).data<int32_t>() : nullptr;
-            const bool perRowA = zA_.values.size() > 1;
-            auto fromAcc = [&](auto* y) {
+            withOutput(ctx, [&](auto* y) {
                 const auto out = epilogue(c, y);
                 for (int64_t m = 0; m < M_; ++m) {
-                    const int64_t zaU8 = zA_.values[perRowA ? static_cast<size_t>(m) : 0] + (aSigned ? 128 : 0);
+                    const int64_t zaU8 = zA_.at(m) + (aSigned ? 128 : 0);
                     for (int64_t n = 0; n < N_; ++n)
                         out(n, m, static_cast<int32_t>(acc[m * N_ + n] - zaU8 * vnniB_.colSums[static_cast<size_t>(n)]));
                 }
-            };
-            if (!quantizedOutput_) fromAcc(ctx.output(0).data<float>());
-            else if (yType_ == DataType::UInt8) fromAcc(ctx.output(0).data<uint8_t>());
-            else fromAcc(ctx.output(0).data<int8_t>());
+            });
             return;
         }
         int16_t* aPacked = static_cast<int16_t*>(ctx.scratch());
@@ -145,10 +141,7 @@ public:
         }
         if (transA_) intgemm::packRows(ctx.input(0).raw(), aType_, M_, K_, 1, M_, zA_, aPacked);
         else intgemm::packRows(ctx.input(0).raw(), aType_, M_, K_, K_, 1, zA_, aPacked);
-        const int32_t* c = ctx.hasInput(6) ? ctx.input(6).data<int32_t>() : nullptr;
-        if (!quantizedOutput_) run(ctx, bPacked, aPacked, c, ctx.output(0).data<float>());
-        else if (yType_ == DataType::UInt8) run(ctx, bPacked, aPacked, c, ctx.output(0).data<uint8_t>());
-        else run(ctx, bPacked, aPacked, c, ctx.output(0).data<int8_t>());
+        withOutput(ctx, [&](auto* y) { run(ctx, bPacked, aPacked, c, y); });
     }
 
 private:
@@ -159,6 +152,14 @@ private:
         // N rows (output columns) of K values.
         if (transB_) intgemm::packRows(src, bType_, N_, K_, K_, 1, zB_, dst);
         else intgemm::packRows(src, bType_, N_, K_, 1, N_, zB_, dst);
+    }
+
+    // Calls f with the output's data typed as it is: float (no y_scale), uint8 or int8.
+    template <typename F> void withOutput(EvalContext& ctx, F&& f) const
+    {
+        if (!quantizedOutput_) f(ctx.output(0).data<float>());
+        else if (yType_ == DataType::UInt8) f(ctx.output(0).data<uint8_t>());
+        else f(ctx.output(0).data<int8_t>());
     }
 
     template <typename Y> void run(EvalContext& ctx, const int16_t* b, const int16_t* a, const int32_t* c, Y* y) const
