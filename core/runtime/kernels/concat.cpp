@@ -42,6 +42,7 @@ public:
             blockBytes_.push_back(static_cast<size_t>(layout::product(in.shape, static_cast<size_t>(axis), in.shape.size())) * elem_);
         }
         outer_ = layout::product(first.shape, 0, static_cast<size_t>(axis));
+        rowBytes_ = std::accumulate(blockBytes_.begin(), blockBytes_.end(), size_t{0});
         inputs_.assign(blockBytes_.size(), nullptr);
         ctx.setOutput(0, first.dtype, out);
     }
@@ -49,7 +50,7 @@ public:
     void eval(EvalContext& ctx) override
     {
         auto* dst = static_cast<std::byte*>(ctx.output(0).raw());
-        const size_t n = blockBytes_.size(), rowBytes = std::accumulate(blockBytes_.begin(), blockBytes_.end(), size_t{0});
+        const size_t n = blockBytes_.size();
         const std::byte** in = inputs_.data();   // sized while preparing
         for (size_t i = 0; i < n; ++i) in[i] = static_cast<const std::byte*>(ctx.input(i).raw());
         // Rows o0..o1 of the output: one block of each input per row. Channels-last concatenations
@@ -57,7 +58,7 @@ public:
         // position, where a library call per block costs as much as the copy: blocks are copied in
         // 64-byte steps inline, and long runs are split over threads.
         auto rows = [&](int64_t o0, int64_t o1) {
-            std::byte* d = dst + static_cast<size_t>(o0) * rowBytes;
+            std::byte* d = dst + static_cast<size_t>(o0) * rowBytes_;
             for (int64_t o = o0; o < o1; ++o)
                 for (size_t i = 0; i < n; ++i) {
                     const size_t block = blockBytes_[i];
@@ -65,7 +66,7 @@ public:
                     d += block;
                 }
         };
-        const size_t total = rowBytes * static_cast<size_t>(outer_);
+        const size_t total = rowBytes_ * static_cast<size_t>(outer_);
         if (ctx.threads() > 1 && total >= (size_t{256} << 10) && outer_ > 1) parallelFor(ctx.threads(), outer_, 1, rows);
         else rows(0, outer_);
     }
@@ -85,6 +86,7 @@ private:
     size_t elem_ = 0;
     int64_t outer_ = 0;
     std::vector<size_t> blockBytes_;
+    size_t rowBytes_ = 0;   // the output's bytes per outer index: the blocks' sum
     std::vector<const std::byte*> inputs_;
 };
 
